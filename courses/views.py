@@ -1,0 +1,24 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from courses.markdown import render as render_markdown
+from courses.models import Course, Session
+
+
+@login_required
+def course_list(request: HttpRequest) -> HttpResponse:
+    courses = Course.objects.prefetch_related("sessions__exercises")
+    return render(request, "courses/list.html", {"courses": courses})
+
+
+@login_required
+def session_detail(request: HttpRequest, course_slug: str, session_slug: str) -> HttpResponse:
+    session = get_object_or_404(
+        Session.objects.select_related("course"), course__slug=course_slug, slug=session_slug
+    )
+    return render(request, "courses/session.html", {
+        "session": session,
+        "body_html": render_markdown(session.body_md),
+        "exercises": session.exercises.all(),
+    })

@@ -1,0 +1,68 @@
+"""Makes the local stand-ins for the base images lessons build FROM (no registry is reachable).
+Idempotent: images already in the engine are left alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, seed
+from sandbox.engine import EngineError
+
+
+class Command(BaseCommand):
+    help = (
+        "Build the local base-image stand-ins (debian:bookworm-slim via debootstrap, then "
+        "python, node and golang images FROM it). Images already present are skipped."
+    )
+    # Needs only the engine: a models error elsewhere in the project must not block seeding.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--only",
+            action="append",
+            metavar="REF",
+            default=[],
+            help="seed only this image (repeatable); its parent must exist or be listed too",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        wanted: list[str] = options["only"]
+        known = {image.ref for image in CATALOGUE}
+        unknown = [ref for ref in wanted if ref not in known]
+        if unknown:
+            raise CommandError(
+                f"not in the catalogue: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        images = [image for image in CATALOGUE if not wanted or image.ref in wanted]
+
+        def progress(message: str) -> None:
+            self.stdout.write(message)
+            self.stdout.flush()
+
+        try:
+            results = seed(images, progress=progress)
+        except (EngineError, CatalogueError) as exc:
+            raise CommandError(f"seeding base images failed: {exc}") from exc
+        self.stdout.write("")
+        self.stdout.write(self._table(results))
+
+    @staticmethod
+    def _table(results: list[SeedResult]) -> str:
+        rows = [("image", "result", "seconds", "size MB")]
+        for r in results:
+            seconds = f"{r.seconds:.1f}" if r.result == "built" else "-"
+            size = f"{r.size_bytes / 1e6:.1f}" if r.size_bytes is not None else "-"
+            rows.append((r.ref, r.result, seconds, size))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = [
+            "  ".join(
+                cell.ljust(width) if i < 2 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        return "\n".join(lines)

@@ -1,0 +1,23 @@
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+from labs import services
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(services.RetryLater,),
+    retry_backoff=10,
+    retry_backoff_max=120,
+    max_retries=None,  # the submission's own attempt counter decides when to give up
+)
+def grade_submission_task(self, submission_id: int) -> None:  # type: ignore[no-untyped-def]
+    services.submission_grade(submission_id=submission_id)
+
+
+@worker_ready.connect
+def reap_leftovers(**_: object) -> None:
+    """Containers and images outlive a killed worker: remove what is older than any build."""
+    services.leftovers_reap(older_than_seconds=settings.LAYERLAB_TASK_TIME_LIMIT + 120)

@@ -1,0 +1,362 @@
+"""Runs one untrusted build with BuildKit and turns its plain progress into step and log events.
+
+The caller gets every event through `on_event` as it happens and a `BuildResult` at the end.
+Whatever happens (error, timeout, a crash of ours) the tag this build created is removed by
+the caller via `engine.image_remove`; this module only removes what it decides to reject."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import engine
+from sandbox.context import ContextError, build_context
+from sandbox.limits import BuildLimits
+
+Event = dict[str, Any]
+EventSink = Callable[[Event], None]
+
+_VERTEX_HEAD = re.compile(r"^#(\d+) (\S.*)$")
+_VERTEX_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<index>\d+)/(?P<total>\d+)\] (?P<name>.*)$")
+_VERTEX_LINE = re.compile(r"^#(\d+) (.*)$")
+_TIMED = re.compile(r"^(\d+\.\d+) (.*)$")
+_DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
+_SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+# Output that means the engine, not the student, is at fault.
+_ENGINE_TROUBLE = (
+    "Cannot connect to the Docker daemon",
+    "error during connect",
+    "failed to dial gRPC",
+    "no space left on device",
+    "failed to resolve source metadata",
+    "pull access denied",
+    "failed to do request",
+)
+
+TAIL_LINES = 60
+
+
+@dataclass(frozen=True)
+class StepSource:
+    """One vertex-producing instruction (FROM, RUN, COPY, ADD, WORKDIR) of the Dockerfile:
+    BuildKit numbers these per stage as `[stage i/m]`, which is how a step finds its line."""
+
+    stage_index: int
+    stage_name: str
+    ordinal: int
+    text: str
+    line: int
+
+
+VERTEX_KEYWORDS = frozenset({"FROM", "RUN", "COPY", "ADD", "WORKDIR"})
+
+
+@dataclass
+class BuildRequest:
+    dockerfile: str
+    context_files: Mapping[str, bytes | str]
+    tag: str
+    labels: Mapping[str, str]
+    limits: BuildLimits = field(default_factory=BuildLimits)
+    network: str = "none"
+    sources: tuple[StepSource, ...] = ()
+
+
+@dataclass
+class BuildResult:
+    ok: bool
+    code: str = ""  # "", build_error, timeout, context_too_large, image_too_large
+    message: str = ""
+    line: int | None = None
+    step: str = ""
+    output: list[str] = field(default_factory=list)
+    image_id: str = ""
+    seconds: float = 0.0
+    log_truncated: bool = False
+
+
+@dataclass
+class _Vertex:
+    id: str
+    name: str
+    stage: str = ""
+    index: int | None = None
+    total: int | None = None
+    line: int | None = None
+    internal: bool = True
+    state: str = "running"
+    seconds: float | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    error: str = ""
+
+    def as_event(self) -> Event:
+        return {
+            "kind": "step",
+            "id": self.id,
+            "name": self.name,
+            "stage": self.stage,
+            "index": self.index,
+            "total": self.total,
+            "line": self.line,
+            "internal": self.internal,
+            "state": self.state,
+            "seconds": self.seconds,
+        }
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _stage_of(sources: tuple[StepSource, ...], label: str) -> int | None:
+    indexes = sorted({s.stage_index for s in sources})
+    if not label:
+        return indexes[0] if len(indexes) == 1 else None
+    for source in sources:
+        if source.stage_name and source.stage_name.lower() == label.lower():
+            return source.stage_index
+    if label.startswith("stage-") and label[6:].isdigit():
+        return int(label[6:])
+    return None
+
+
+def locate(sources: tuple[StepSource, ...], stage: str, index: int | None, name: str) -> int | None:
+    """The Dockerfile line of a vertex: by stage and BuildKit's per-stage index, else by text."""
+    stage_index = _stage_of(sources, stage)
+    if stage_index is not None and index is not None:
+        for source in sources:
+            if source.stage_index == stage_index and source.ordinal == index:
+                return source.line
+    wanted = _normalise(name)
+    for source in sources:
+        if _normalise(source.text) == wanted:
+            return source.line
+    return None
+
+
+class _ProgressParser:
+    """Folds BuildKit's `--progress=plain` lines into vertex state and events."""
+
+    def __init__(self, request: BuildRequest, emit: EventSink) -> None:
+        self.request = request
+        self.emit = emit
+        self.vertices: dict[str, _Vertex] = {}
+        self.log_bytes = 0
+        self.log_truncated = False
+        self.trailer: deque[str] = deque(maxlen=TAIL_LINES)
+
+    def feed(self, line: str) -> None:
+        head = _VERTEX_HEAD.match(line)
+        if head and head.group(1) not in self.vertices:
+            self._start(head.group(1), head.group(2))
+            return
+        m = _VERTEX_LINE.match(line)
+        if not m or m.group(1) not in self.vertices:
+            if line.strip():
+                self.trailer.append(line)
+            return
+        vertex = self.vertices[m.group(1)]
+        rest = m.group(2)
+        if _SHA.match(rest):
+            return
+        if rest == "CACHED":
+            self._finish(vertex, "cached")
+        elif (done := _DONE.match(rest)) is not None:
+            vertex.seconds = float(done.group(1))
+            self._finish(vertex, "done")
+        elif rest.startswith("ERROR"):
+            vertex.error = rest.removeprefix("ERROR:").strip()
+            self._finish(vertex, "error")
+        elif rest == "CANCELED":
+            self._finish(vertex, "canceled")
+        else:
+            timed = _TIMED.match(rest)
+            text = timed.group(2) if timed else rest
+            vertex.tail.append(text)
+            if not vertex.internal:
+                self._log(vertex, text)
+
+    def _start(self, vid: str, label: str) -> None:
+        label = label.strip()
+        vertex = _Vertex(id=vid, name=label)
+        m = _VERTEX_NAME.match(label)
+        if m:
+            vertex.stage = m.group("stage") or ""
+            vertex.index = int(m.group("index"))
+            vertex.total = int(m.group("total"))
+            vertex.name = m.group("name")
+            vertex.internal = False
+            vertex.line = locate(self.request.sources, vertex.stage, vertex.index, vertex.name)
+        elif label.startswith("[internal] "):
+            vertex.name = label.removeprefix("[internal] ")
+        self.vertices[vid] = vertex
+        self.emit(vertex.as_event())
+
+    def _finish(self, vertex: _Vertex, state: str) -> None:
+        vertex.state = state
+        self.emit(vertex.as_event())
+
+    def _log(self, vertex: _Vertex, text: str) -> None:
+        if self.log_truncated:
+            return
+        size = len(text.encode("utf-8")) + 1
+        if self.log_bytes + size > self.request.limits.log_cap_bytes:
+            self.log_truncated = True
+            cap = self.request.limits.log_cap_bytes
+            self.emit({"kind": "log", "step": vertex.id, "truncated": True,
+                       "line": f"[log truncated at {cap // 1024} KiB; the build goes on]"})
+            return
+        self.log_bytes += size
+        self.emit({"kind": "log", "step": vertex.id, "line": text})
+
+    def failed_vertex(self) -> _Vertex | None:
+        errored = [v for v in self.vertices.values() if v.state == "error"]
+        real = [v for v in errored if not v.internal]
+        return (real or errored or [None])[0]
+
+    def open_vertices(self) -> list[_Vertex]:
+        return [v for v in self.vertices.values() if v.state == "running"]
+
+
+def _reader(stream: Any, lines: queue.Queue[str | None]) -> None:
+    for raw in stream:
+        lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
+    lines.put(None)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Ends the build client and its process group; BuildKit cancels the build when the
+    client's session goes away."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def build_image(
+    request: BuildRequest, on_event: EventSink, on_idle: Callable[[], None] | None = None
+) -> BuildResult:
+    """Builds `request` and reports progress. Raises `engine.EngineError` when the engine, not
+    the Dockerfile, is at fault."""
+    started = time.monotonic()
+    try:
+        with build_context(
+            dockerfile=request.dockerfile,
+            files=request.context_files,
+            cap_bytes=request.limits.context_cap_bytes,
+        ) as ctx:
+            proc = engine.start_build(
+                context_dir=ctx, tag=request.tag, labels=request.labels, network=request.network
+            )
+            parser = _ProgressParser(request, on_event)
+            timed_out = _pump(proc, parser, request.limits.timeout_seconds, started, on_idle)
+    except ContextError as exc:
+        return BuildResult(ok=False, code="context_too_large", message=str(exc))
+    seconds = time.monotonic() - started
+
+    if timed_out:
+        for vertex in parser.open_vertices():
+            parser._finish(vertex, "canceled")
+        running = parser.open_vertices() or [v for v in parser.vertices.values() if v.state == "canceled"]
+        last = running[-1] if running else None
+        limit = request.limits.timeout_seconds
+        return BuildResult(
+            ok=False, code="timeout", seconds=seconds, log_truncated=parser.log_truncated,
+            message=f"The build took longer than the {limit:g} s limit and was stopped.",
+            line=last.line if last else None, step=last.name if last else "",
+            output=list(last.tail) if last else [],
+        )
+
+    trailer = "\n".join(parser.trailer)
+    if proc.returncode != 0:
+        for marker in _ENGINE_TROUBLE:
+            if marker in trailer or any(marker in v.error for v in parser.vertices.values()):
+                raise engine.EngineError(f"build engine failure ({marker}):\n{trailer[-4000:]}")
+        failed = parser.failed_vertex()
+        if failed is None:
+            message = _summarise_trailer(list(parser.trailer)) or "The build failed."
+            return BuildResult(ok=False, code="build_error", message=message, seconds=seconds,
+                               output=list(parser.trailer), log_truncated=parser.log_truncated)
+        where = f"[{failed.stage} {failed.index}/{failed.total}] " if failed.stage else ""
+        return BuildResult(
+            ok=False, code="build_error", seconds=seconds, log_truncated=parser.log_truncated,
+            message=f"Step {where}{failed.name} failed: {failed.error}",
+            line=failed.line, step=failed.name, output=list(failed.tail),
+        )
+
+    attrs = engine.image_attrs(request.tag)
+    if attrs is None:
+        raise engine.EngineError(f"the build reported success but {request.tag} is not in the engine")
+    size = int(attrs.get("Size") or 0)
+    if size > request.limits.image_cap_bytes:
+        cap_mb = request.limits.image_cap_bytes / 1e6
+        return BuildResult(
+            ok=False, code="image_too_large", seconds=seconds, image_id=str(attrs["Id"]),
+            message=f"The image is {size / 1e6:.0f} MB, over the {cap_mb:.0f} MB limit.",
+        )
+    return BuildResult(ok=True, image_id=str(attrs["Id"]), seconds=seconds,
+                       log_truncated=parser.log_truncated)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    parser: _ProgressParser,
+    timeout: float,
+    started: float,
+    on_idle: Callable[[], None] | None,
+) -> bool:
+    """Feeds the parser until the client exits; returns True if the build timed out."""
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)
+    reader.start()
+    try:
+        while True:
+            remaining = timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                _kill(proc)
+                return True
+            try:
+                item = lines.get(timeout=min(remaining, 0.05))
+            except queue.Empty:
+                if on_idle is not None:
+                    on_idle()
+                continue
+            if item is None:
+                break
+            parser.feed(item)
+        proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
+        return False
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        return True
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        reader.join(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _summarise_trailer(trailer: list[str]) -> str:
+    for line in reversed(trailer):
+        text = line.strip()
+        if text.startswith(("error:", "failed to solve", "ERROR")):
+            return text
+    return trailer[-1].strip() if trailer else ""

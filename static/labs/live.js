@@ -1,0 +1,115 @@
+// Live build panel: replays stored events and streams new ones over a websocket; reconnects by
+// itself and resumes from the last seq it saw, so nothing is lost or shown twice.
+(function () {
+  "use strict";
+  const panel = document.getElementById("live");
+  if (!panel) return;
+  const $ = (role) => panel.querySelector(`[data-role="${role}"]`);
+  const FINAL = new Set(["done", "failed", "error"]);
+  const t = (key, fallback) => panel.dataset["i18n" + key] || fallback;
+  let lastSeq = 0;
+  let finished = false;
+  let retry = 0;
+  let socket = null;
+  const steps = new Map();
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function humanSize(bytes) {
+    if (bytes === null || bytes === undefined) return "";
+    const mb = bytes / 1e6;
+    return mb >= 1 ? `${mb.toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+  }
+
+  function onStatus(p) {
+    const badge = $("status");
+    badge.className = `status status-${p.status}`;
+    badge.dataset.status = p.status;
+    badge.textContent = p.status;
+    $("message").textContent = p.message || "";
+    if (p.status === "done") {
+      const facts = $("facts");
+      facts.hidden = false;
+      facts.replaceChildren(
+        el("span", "fact", `${humanSize(p.image_size)}`),
+        el("span", "fact", `${p.layer_count} layers`),
+        el("span", "fact", `${p.build_seconds} s`),
+      );
+      facts.children[0].dataset.role = "image-size";
+      facts.children[1].dataset.role = "layer-count";
+    }
+    if (p.status === "failed" || p.status === "error") {
+      const box = $("failure");
+      box.hidden = false;
+      box.replaceChildren();
+      if (p.line) box.append(el("p", "failure-line", `${t("Line", "line")} ${p.line}`));
+      for (const v of p.violations || []) box.append(el("p", "violation", v.message));
+      if (p.output && p.output.length) box.append(el("pre", "failure-output", p.output.join("\n")));
+      if (p.line) {
+        const row = document.getElementById(`L${p.line}`);
+        if (row) row.classList.add("flagged");
+      }
+    }
+    if (FINAL.has(p.status)) {
+      finished = true;
+      panel.dataset.finished = "true";
+      if (socket) socket.close(1000);
+    }
+  }
+
+  function onStep(p) {
+    let row = steps.get(p.id);
+    if (!row) {
+      row = el("li", p.internal ? "step internal" : "step");
+      row.dataset.step = p.id;
+      steps.set(p.id, row);
+      $("steps").append(row);
+    }
+    row.dataset.state = p.state;
+    const where = p.index ? `[${p.stage ? p.stage + " " : ""}${p.index}/${p.total}] ` : "";
+    const line = p.line ? ` (${t("Line", "line")} ${p.line})` : "";
+    const state = p.state === "cached" ? t("Cached", "cached").toUpperCase()
+      : p.state === "done" ? `DONE ${p.seconds ?? ""}s` : p.state.toUpperCase();
+    row.replaceChildren(el("span", "step-name", `${where}${p.name}${line}`), el("span", `step-state state-${p.state}`, state));
+  }
+
+  function onLog(p) {
+    const log = $("log");
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+    const text = p.lines.map((l) => l.line).join("\n") + "\n";
+    log.append(document.createTextNode(text));
+    if (atBottom) log.scrollTop = log.scrollHeight;
+  }
+
+  function handle(msg) {
+    if (typeof msg.seq !== "number" || msg.kind === "pong") return;
+    if (msg.seq <= lastSeq) return;
+    lastSeq = msg.seq;
+    panel.dataset.lastSeq = String(lastSeq);
+    if (msg.kind === "status") onStatus(msg.payload);
+    else if (msg.kind === "step") onStep(msg.payload);
+    else if (msg.kind === "log") onLog(msg.payload);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}${panel.dataset.wsPath}?after=${lastSeq}`);
+    const conn = $("conn");
+    socket.onopen = () => { retry = 0; conn.hidden = true; panel.dataset.connected = "true"; };
+    socket.onmessage = (e) => handle(JSON.parse(e.data));
+    socket.onclose = (e) => {
+      panel.dataset.connected = "false";
+      if (finished || e.code === 4401 || e.code === 4403) return;
+      conn.hidden = false;
+      conn.textContent = t("Reconnecting", "Reconnecting…");
+      const delay = Math.min(10000, 500 * 2 ** retry++);
+      setTimeout(connect, delay);
+    };
+  }
+  connect();
+})();

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis
+import websockets
+from django.conf import settings
+from django.test import Client
+
+from labs.models import Submission
+from tests import live
+from tests.factories import ExerciseFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis() -> None:
+    """The test Redis database starts empty: no stale jobs from an aborted run."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@dataclass
+class Stack:
+    base_url: str
+    web: live.Process
+    worker: live.Process
+
+    @property
+    def ws_base(self) -> str:
+        return self.base_url.replace("http://", "ws://")
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
+    with django_db_blocker.unblock():
+        env = live.test_database_env()
+    web, base = live.start_web(env)
+    try:
+        worker = live.start_worker(env)
+    except Exception:
+        web.stop()
+        raise
+    yield Stack(base, web, worker)
+    worker.stop()
+    web.stop()
+
+
+@pytest.fixture
+def student(db: None) -> Any:
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_student(db: None) -> Any:
+    return UserFactory(username="mallory")
+
+
+@pytest.fixture
+def exercise(db: None) -> Any:
+    return ExerciseFactory()
+
+
+def session_cookie(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def wait_finished(submission_id: int, timeout: float = 240) -> Submission:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sub = Submission.objects.get(pk=submission_id)
+        if sub.is_finished:
+            return sub
+        time.sleep(0.2)
+    raise AssertionError(f"submission {submission_id} still {sub.status} after {timeout} s")
+
+
+async def _ws_collect(url: str, origin: str, cookie: str | None, until_final: bool,
+                      timeout: float) -> list[dict[str, Any]]:
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"} if cookie else {}
+    received: list[dict[str, Any]] = []
+    async with websockets.connect(url, origin=origin, additional_headers=headers) as ws:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            msg = json.loads(raw)
+            received.append(msg)
+            if until_final and msg["kind"] == "status" and msg["payload"]["status"] in ("done", "failed", "error"):
+                break
+    return received
+
+
+def ws_collect(stack: Stack, submission_id: int, *, cookie: str | None, after: int | None = None,
+               until_final: bool = True, timeout: float = 240, origin: str | None = None) -> list[dict[str, Any]]:
+    query = f"?after={after}" if after is not None else ""
+    url = f"{stack.ws_base}/ws/submissions/{submission_id}/{query}"
+    return asyncio.run(_ws_collect(url, origin or stack.base_url, cookie, until_final, timeout))

@@ -1,0 +1,148 @@
+"""sandbox.build on the real engine: steps and lines, limits, cleanup."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import engine
+from sandbox.build import BuildRequest, StepSource, build_image, step_sources
+from sandbox.context import ContextError, build_context, read_context_dir
+from sandbox.dockerfile import parse
+from sandbox.limits import BuildLimits
+
+BASE = "debian:bookworm-slim"
+
+
+def run(dockerfile: str, files: dict[str, str] | None = None, **limits: Any) -> tuple[Any, list[dict[str, Any]]]:
+    events: list[dict[str, Any]] = []
+    tag = f"layerlab-test/build:{uuid.uuid4().hex[:10]}"
+    request = BuildRequest(
+        dockerfile=dockerfile,
+        context_files=files or {},
+        tag=tag,
+        labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
+        limits=BuildLimits(**limits),
+        sources=step_sources(parse(dockerfile)),
+    )
+    try:
+        return build_image(request, events.append), events
+    finally:
+        engine.image_remove(tag)
+
+
+@pytest.mark.docker
+def test_steps_report_their_dockerfile_line_and_cache_state() -> None:
+    dockerfile = (
+        f"FROM {BASE} AS build\n"
+        "ARG GREETING=hi\n"
+        "RUN --mount=type=cache,target=/var/cache/x echo \\\n"
+        "    \"$GREETING\" > /greeting\n"
+        "WORKDIR /app\n"
+        "COPY app.txt .\n"
+        f"FROM {BASE}\n"
+        "COPY --from=build /greeting /greeting\n"
+    )
+    result, events = run(dockerfile, {"app.txt": "x"})
+    assert result.ok, result.message
+    steps = {e["name"]: e for e in events if e["kind"] == "step" and not e["internal"]}
+    lines = {name.split(" ", 1)[0] + ":" + str(e["line"]) for name, e in steps.items()}
+    assert {"RUN:3", "WORKDIR:5", "COPY:6", "COPY:8"} <= lines
+    again, events = run(dockerfile, {"app.txt": "x"})
+    assert again.ok
+    states = [e["state"] for e in events if e["kind"] == "step" and e["name"].startswith("RUN")]
+    assert states[-1] == "cached"
+
+
+@pytest.mark.docker
+def test_a_failing_run_reports_its_line_and_output() -> None:
+    result, _ = run(f"FROM {BASE}\nRUN echo first\nRUN echo 'it broke here' >&2; false\n")
+    assert not result.ok
+    assert result.code == "build_error"
+    assert result.line == 3
+    assert "it broke here" in result.output
+
+
+@pytest.mark.docker
+def test_a_missing_copy_source_is_the_students_fault_with_a_line() -> None:
+    result, _ = run(f"FROM {BASE}\nCOPY does-not-exist.txt /\n")
+    assert not result.ok and result.code == "build_error"
+    assert result.line == 2
+    assert "does-not-exist.txt" in result.message
+
+
+@pytest.mark.docker
+def test_a_chatty_build_log_is_capped_with_a_notice_and_the_build_goes_on() -> None:
+    result, events = run(f"FROM {BASE}\nRUN for i in $(seq 2000); do echo line-$i; done\n", log_cap_bytes=4096)
+    assert result.ok
+    assert result.log_truncated
+    logs = [e for e in events if e["kind"] == "log"]
+    assert sum(len(e["line"]) + 1 for e in logs if not e.get("truncated")) <= 4096
+    assert logs[-1].get("truncated") and "truncated" in logs[-1]["line"]
+
+
+@pytest.mark.docker
+def test_an_image_over_the_size_cap_is_refused() -> None:
+    result, _ = run(f"FROM {BASE}\nRUN head -c 3000000 /dev/urandom > /blob\n", image_cap_bytes=1_000_000)
+    assert not result.ok
+    assert result.code == "image_too_large"
+    assert "limit" in result.message
+
+
+@pytest.mark.docker
+def test_a_build_step_has_no_network() -> None:
+    result, _ = run(f"FROM {BASE}\nRUN getent hosts deb.debian.org || (echo no-network >&2; exit 7)\n")
+    assert not result.ok
+    assert "no-network" in result.output
+
+
+@pytest.mark.docker
+def test_a_fork_bomb_in_a_run_step_is_contained_by_the_engines_cgroup() -> None:
+    pids_max = Path("/sys/fs/cgroup/pids/layerlab/pids.max")
+    v2 = Path("/sys/fs/cgroup/layerlab/pids.max")
+    cap = pids_max if pids_max.exists() else v2
+    assert cap.exists(), "bin/host-setup starts dockerd under the layerlab cgroup parent"
+    limit = int(cap.read_text())
+    dockerfile = f"FROM {BASE}\nRUN i=0; while [ $i -lt {limit + 200} ]; do sleep 60 & i=$((i+1)); done; wait\n"
+    result, _ = run(dockerfile, timeout_seconds=120)
+    assert not result.ok
+    assert result.code == "build_error"
+    assert any("fork" in line.lower() or "resource temporarily unavailable" in line.lower()
+               for line in [result.message, *result.output])
+
+
+def test_context_paths_cannot_escape_the_context() -> None:
+    for name in ("../evil", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(ContextError):
+            with build_context(dockerfile="FROM scratch\n", files={name: "x"}, cap_bytes=100):
+                pass
+
+
+def test_context_over_the_cap_is_refused_and_leaves_no_temp_dir(tmp_path: Path) -> None:
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).glob("layerlab-ctx-*"))
+    with pytest.raises(ContextError, match="larger than"):
+        with build_context(dockerfile="FROM scratch\n", files={"big": "x" * 200}, cap_bytes=100):
+            pass
+    assert set(Path(tempfile.gettempdir()).glob("layerlab-ctx-*")) == before
+
+
+def test_a_context_dir_with_a_symlink_out_of_it_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("print(1)")
+    (tmp_path / "secret").symlink_to("/etc/shadow")
+    with pytest.raises(ContextError, match="symlink"):
+        read_context_dir(tmp_path, cap_bytes=10_000)
+
+
+def test_step_sources_number_vertex_instructions_per_stage() -> None:
+    parsed = parse("ARG V=1\nFROM debian:bookworm-slim AS a\nENV X=1\nRUN true\nFROM a\nCOPY x y\n")
+    assert step_sources(parsed) == (
+        StepSource(0, "a", 1, "FROM debian:bookworm-slim AS a", 2),
+        StepSource(0, "a", 2, "RUN true", 4),
+        StepSource(1, "", 1, "FROM a", 5),
+        StepSource(1, "", 2, "COPY x y", 6),
+    )
