@@ -1,0 +1,117 @@
+"""Grading service behaviour that needs no worker: faults kept apart, idempotence, batching."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from labs import services
+from labs.events import LogBatcher, event_emit
+from labs.models import Submission, SubmissionEvent
+from sandbox import engine
+from tests.factories import SubmissionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def engine_down(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real unreachable engine: the SDK and the CLI both point at a socket that isn't there."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    for cached in (engine.client, engine.server_version):
+        cached.cache_clear()
+    yield
+    monkeypatch.undo()
+    for cached in (engine.client, engine.server_version):
+        cached.cache_clear()
+
+
+def test_an_engine_outage_is_retried_then_reported_as_ours_never_as_the_students(engine_down, settings):
+    settings.LAYERLAB_MAX_GRADE_ATTEMPTS = 2
+    submission = SubmissionFactory()
+
+    with pytest.raises(services.RetryLater):
+        services.submission_grade(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.QUEUED
+    last = submission.events.filter(kind="status").last().payload
+    assert "retried" in last["message"] and "problem on our side" in last["message"]
+
+    services.submission_grade(submission_id=submission.pk)  # the last attempt: no more retries
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.ERROR
+    assert submission.failure_code == "our_fault"
+    assert "does not count against you" in submission.failure_message
+
+
+@pytest.mark.docker
+def test_a_finished_submission_is_not_graded_again_by_a_redelivered_task():
+    submission = SubmissionFactory(dockerfile="FROM ubuntu:latest\n")
+    services.submission_grade(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FAILED
+    count = submission.events.count()
+
+    services.submission_grade(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.events.count() == count
+    assert submission.attempts == 1
+
+
+def test_a_worker_killed_mid_build_gets_a_retry_and_then_gives_up_visibly(settings):
+    settings.LAYERLAB_MAX_GRADE_ATTEMPTS = 2
+    submission = SubmissionFactory(status=Submission.Status.BUILDING, attempts=2)
+    services.submission_grade(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.ERROR
+    assert submission.events.filter(kind="status").last().payload["code"] == "our_fault"
+
+
+def test_events_get_strictly_increasing_seq_per_submission():
+    a, b = SubmissionFactory(), SubmissionFactory()
+    for i in range(3):
+        event_emit(submission_id=a.pk, kind="log", payload={"i": i})
+    event_emit(submission_id=b.pk, kind="log", payload={})
+    assert list(a.events.values_list("seq", flat=True)) == [1, 2, 3]
+    assert list(b.events.values_list("seq", flat=True)) == [1]
+
+
+def test_log_lines_are_batched_into_few_events_and_none_is_lost():
+    submission = SubmissionFactory()
+    now = [0.0]
+    batcher = LogBatcher(submission.pk, interval=0.2, clock=lambda: now[0])
+    for i in range(500):
+        now[0] = i * 0.001  # 500 lines in half a second
+        batcher.add("#5", f"line {i}")
+    batcher.flush()
+    events = SubmissionEvent.objects.filter(submission=submission, kind="log")
+    assert 2 <= events.count() <= 4
+    lines = [entry["line"] for e in events for entry in e.payload["lines"]]
+    assert lines == [f"line {i}" for i in range(500)]
+
+
+def test_a_quiet_moment_flushes_the_batch_on_the_idle_tick():
+    submission = SubmissionFactory()
+    now = [0.0]
+    batcher = LogBatcher(submission.pk, interval=0.2, clock=lambda: now[0])
+    batcher.add("#5", "only line")
+    assert not submission.events.exists()
+    now[0] = 0.21
+    batcher.tick()
+    assert submission.events.get().payload["lines"] == [{"step": "#5", "line": "only line"}]
+
+
+def test_too_many_submissions_in_flight_are_refused_with_a_clear_message(settings):
+    settings.LAYERLAB_MAX_ACTIVE_SUBMISSIONS = 1
+    student = UserFactory()
+    first = SubmissionFactory(owner=student, status=Submission.Status.BUILDING)
+    with pytest.raises(ValidationError, match="being graded"):
+        services.submission_create(owner=student, exercise=first.exercise, dockerfile="FROM scratch\n")
+    assert Submission.objects.filter(owner=student).count() == 1
+
+
+def test_an_oversized_dockerfile_is_refused_before_anything_is_stored():
+    sub = SubmissionFactory()
+    with pytest.raises(ValidationError, match="larger than 64 KiB"):
+        services.submission_create(owner=sub.owner, exercise=sub.exercise, dockerfile="#" * 70_000)
+    assert Submission.objects.count() == 1
