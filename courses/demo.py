@@ -73,13 +73,22 @@ def demo_load() -> dict[str, str]:
         users[name] = user
     course, _ = Course.objects.update_or_create(
         slug="demo",
-        defaults={"title": "Layerlab 데모", "title_en": "Layerlab demo",
-                  "description": "Dockerfile을 써 보고 빌드를 지켜보세요. Write a Dockerfile and watch it build."},
+        defaults={
+            "title": "Layerlab 데모",
+            "title_en": "Layerlab demo",
+            "description": "Dockerfile을 써 보고 빌드를 지켜보세요. Write a Dockerfile and watch it build.",
+        },
     )
     course.staff.add(users["instructor"])
     session, _ = Session.objects.update_or_create(
-        course=course, slug="first-image",
-        defaults={"title": "첫 번째 이미지", "title_en": "Your first image", "body_md": LESSON, "position": 1},
+        course=course,
+        slug="first-image",
+        defaults={
+            "title": "첫 번째 이미지",
+            "title_en": "Your first image",
+            "body_md": LESSON,
+            "position": 1,
+        },
     )
     Exercise.objects.update_or_create(
         slug="demo-python-app",

@@ -17,8 +17,12 @@ def session_detail(request: HttpRequest, course_slug: str, session_slug: str) ->
     session = get_object_or_404(
         Session.objects.select_related("course"), course__slug=course_slug, slug=session_slug
     )
-    return render(request, "courses/session.html", {
-        "session": session,
-        "body_html": render_markdown(session.body_md),
-        "exercises": session.exercises.all(),
-    })
+    return render(
+        request,
+        "courses/session.html",
+        {
+            "session": session,
+            "body_html": render_markdown(session.body_md),
+            "exercises": session.exercises.all(),
+        },
+    )

@@ -22,8 +22,13 @@ def _version(text: str) -> tuple[int, ...]:
 
 def _debian_runc_patched() -> bool:
     try:
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "runc"], capture_output=True,
-                             text=True, timeout=5, check=False).stdout
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "runc"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
     except OSError:
         return False
     return "deb12u" in out
@@ -34,22 +39,29 @@ def engine_versions_check(app_configs: Any = None, **kwargs: Any) -> list[Warnin
     try:
         versions = engine.engine_versions()
     except engine.EngineError as exc:
-        return [Warning(f"Docker engine unreachable: {exc}", hint="Run bin/host-setup as root.",
-                        id="layerlab.W001")]
+        return [
+            Warning(
+                f"Docker engine unreachable: {exc}", hint="Run bin/host-setup as root.", id="layerlab.W001"
+            )
+        ]
     warnings = []
     if _version(versions["engine"]) < BUILDKIT_FIXED_ENGINE:
-        warnings.append(Warning(
-            f"Docker Engine {versions['engine']} bundles a BuildKit older than 0.12.5 "
-            "(CVE-2024-23651/23652/23653).",
-            hint="Layerlab refuses `# syntax=` lines and cache mounts with source=/from= and never "
-                 "passes secrets or ssh; upgrade to Docker Engine 25.0.2 or newer anyway.",
-            id="layerlab.W002",
-        ))
+        warnings.append(
+            Warning(
+                f"Docker Engine {versions['engine']} bundles a BuildKit older than 0.12.5 "
+                "(CVE-2024-23651/23652/23653).",
+                hint="Layerlab refuses `# syntax=` lines and cache mounts with source=/from= and never "
+                "passes secrets or ssh; upgrade to Docker Engine 25.0.2 or newer anyway.",
+                id="layerlab.W002",
+            )
+        )
     runc = versions.get("runc", "")
     if runc and _version(runc) < RUNC_FIXED and not _debian_runc_patched():
-        warnings.append(Warning(
-            f"runc {runc} predates the fix for CVE-2024-21626 (Leaky Vessels).",
-            hint="Upgrade runc to 1.1.12 or newer (Debian 12: 1.1.5+ds1-1+deb12u1).",
-            id="layerlab.W003",
-        ))
+        warnings.append(
+            Warning(
+                f"runc {runc} predates the fix for CVE-2024-21626 (Leaky Vessels).",
+                hint="Upgrade runc to 1.1.12 or newer (Debian 12: 1.1.5+ds1-1+deb12u1).",
+                id="layerlab.W003",
+            )
+        )
     return warnings

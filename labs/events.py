@@ -33,8 +33,9 @@ def _push(message: dict[str, Any], submission_id: int) -> None:
         )
     except Exception:
         # The stored event is the truth; a client catches up by seq.
-        log.warning("push of event %s for submission %s failed", message.get("seq"), submission_id,
-                    exc_info=True)
+        log.warning(
+            "push of event %s for submission %s failed", message.get("seq"), submission_id, exc_info=True
+        )
 
 
 def event_emit(*, submission_id: int, kind: str, payload: dict[str, Any]) -> SubmissionEvent:
@@ -57,8 +58,13 @@ class LogBatcher:
     """Collects build log lines and stores them as one `log` event at most every 250 ms, so a
     chatty build neither floods the channel layer nor writes a row per line."""
 
-    def __init__(self, submission_id: int, *, interval: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        submission_id: int,
+        *,
+        interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.submission_id = submission_id
         self.interval = settings.LAYERLAB_LOG_BATCH_SECONDS if interval is None else interval
         self.clock = clock
@@ -82,5 +88,4 @@ class LogBatcher:
         if not self.lines:
             return
         lines, self.lines = self.lines, []
-        event_emit(submission_id=self.submission_id, kind=SubmissionEvent.Kind.LOG,
-                   payload={"lines": lines})
+        event_emit(submission_id=self.submission_id, kind=SubmissionEvent.Kind.LOG, payload={"lines": lines})

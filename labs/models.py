@@ -112,6 +112,9 @@ class SubmissionEvent(models.Model):
             models.UniqueConstraint(fields=["submission", "seq"], name="event_unique_seq"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.submission_id}#{self.seq} {self.kind}"
+
     def as_message(self) -> dict[str, object]:
         return {
             "seq": self.seq,

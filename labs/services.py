@@ -25,8 +25,14 @@ log = logging.getLogger(__name__)
 Status = Submission.Status
 Kind = SubmissionEvent.Kind
 
-OUR_FAULT_RETRY = "We could not grade this submission because of a problem on our side. It will be retried automatically; you do not need to submit again."
-OUR_FAULT_FINAL = "We could not grade this submission because of a problem on our side, and retrying did not help. Course staff have been told; this attempt does not count against you."
+OUR_FAULT_RETRY = (
+    "We could not grade this submission because of a problem on our side. "
+    "It will be retried automatically; you do not need to submit again."
+)
+OUR_FAULT_FINAL = (
+    "We could not grade this submission because of a problem on our side, and retrying did not help. "
+    "Course staff have been told; this attempt does not count against you."
+)
 
 
 class RetryLater(Exception):
@@ -49,8 +55,11 @@ def submission_create(*, owner: AbstractBaseUser, exercise: Exercise, dockerfile
         )
     with transaction.atomic():
         submission = Submission.objects.create(owner=owner, exercise=exercise, dockerfile=text)
-        event_emit(submission_id=submission.pk, kind=Kind.STATUS,
-                   payload={"status": Status.QUEUED, "message": "Waiting for a build worker."})
+        event_emit(
+            submission_id=submission.pk,
+            kind=Kind.STATUS,
+            payload={"status": Status.QUEUED, "message": "Waiting for a build worker."},
+        )
         transaction.on_commit(lambda: _enqueue(submission.pk))
     return submission
 
@@ -77,9 +86,7 @@ def _claim(submission_id: int) -> Submission | None:
     redelivered task is a no-op); one that was mid-build when its worker died is retried
     until it has used its attempts."""
     with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update().select_related("exercise").get(pk=submission_id)
-        )
+        submission = Submission.objects.select_for_update().select_related("exercise").get(pk=submission_id)
         if submission.is_finished:
             return None
         submission.attempts += 1
@@ -92,13 +99,19 @@ def _claim(submission_id: int) -> Submission | None:
             return None
         submission.started_at = timezone.now()
         submission.save(update_fields=["started_at"])
-        _set_status(submission, Status.BUILDING, message="Building your image.",
-                    attempt=submission.attempts)
+        _set_status(submission, Status.BUILDING, message="Building your image.", attempt=submission.attempts)
     return submission
 
 
-def _fail(submission: Submission, *, code: str, message: str, line: int | None = None,
-          output: list[str] | None = None, violations: list[dict[str, Any]] | None = None) -> None:
+def _fail(
+    submission: Submission,
+    *,
+    code: str,
+    message: str,
+    line: int | None = None,
+    output: list[str] | None = None,
+    violations: list[dict[str, Any]] | None = None,
+) -> None:
     submission.failure_code = code
     submission.failure_message = message
     submission.failure_line = line
@@ -224,8 +237,7 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
 
 
 def _fail_build(submission: Submission, result: BuildResult) -> None:
-    _fail(submission, code=result.code, message=result.message, line=result.line,
-          output=result.output)
+    _fail(submission, code=result.code, message=result.message, line=result.line, output=result.output)
 
 
 def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:

@@ -32,13 +32,17 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
         current = submission_get_for_user(request.user, int(request.GET["submission"]))
     elif submissions:
         current = submissions[0]
-    return render(request, "labs/exercise.html", {
-        "exercise": exercise,
-        "instructions_html": render_markdown(exercise.instructions_md),
-        "dockerfile": dockerfile,
-        "submissions": submissions,
-        "current": current,
-    })
+    return render(
+        request,
+        "labs/exercise.html",
+        {
+            "exercise": exercise,
+            "instructions_html": render_markdown(exercise.instructions_md),
+            "dockerfile": dockerfile,
+            "submissions": submissions,
+            "current": current,
+        },
+    )
 
 
 def exercise_url(exercise: Exercise) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sandbox import engine
 from sandbox.context import ContextError, build_context
+from sandbox.dockerfile import ParsedDockerfile
 from sandbox.limits import BuildLimits
 
 Event = dict[str, Any]
@@ -59,6 +60,19 @@ class StepSource:
 
 
 VERTEX_KEYWORDS = frozenset({"FROM", "RUN", "COPY", "ADD", "WORKDIR"})
+
+
+def step_sources(parsed: ParsedDockerfile) -> tuple[StepSource, ...]:
+    names = {stage.index: stage.name or "" for stage in parsed.stages}
+    counts: dict[int, int] = {}
+    out: list[StepSource] = []
+    for ins in parsed.instructions:
+        if ins.stage is None or ins.keyword not in VERTEX_KEYWORDS:
+            continue
+        counts[ins.stage] = counts.get(ins.stage, 0) + 1
+        text = _normalise(ins.original.split("\n", 1)[0] if ins.heredocs else ins.original)
+        out.append(StepSource(ins.stage, names.get(ins.stage, ""), counts[ins.stage], text, ins.start_line))
+    return tuple(out)
 
 
 @dataclass
@@ -213,8 +227,14 @@ class _ProgressParser:
         if self.log_bytes + size > self.request.limits.log_cap_bytes:
             self.log_truncated = True
             cap = self.request.limits.log_cap_bytes
-            self.emit({"kind": "log", "step": vertex.id, "truncated": True,
-                       "line": f"[log truncated at {cap // 1024} KiB; the build goes on]"})
+            self.emit(
+                {
+                    "kind": "log",
+                    "step": vertex.id,
+                    "truncated": True,
+                    "line": f"[log truncated at {cap // 1024} KiB; the build goes on]",
+                }
+            )
             return
         self.log_bytes += size
         self.emit({"kind": "log", "step": vertex.id, "line": text})
@@ -222,7 +242,8 @@ class _ProgressParser:
     def failed_vertex(self) -> _Vertex | None:
         errored = [v for v in self.vertices.values() if v.state == "error"]
         real = [v for v in errored if not v.internal]
-        return (real or errored or [None])[0]
+        candidates = real or errored
+        return candidates[0] if candidates else None
 
     def open_vertices(self) -> list[_Vertex]:
         return [v for v in self.vertices.values() if v.state == "running"]
@@ -277,9 +298,13 @@ def build_image(
         last = running[-1] if running else None
         limit = request.limits.timeout_seconds
         return BuildResult(
-            ok=False, code="timeout", seconds=seconds, log_truncated=parser.log_truncated,
+            ok=False,
+            code="timeout",
+            seconds=seconds,
+            log_truncated=parser.log_truncated,
             message=f"The build took longer than the {limit:g} s limit and was stopped.",
-            line=last.line if last else None, step=last.name if last else "",
+            line=last.line if last else None,
+            step=last.name if last else "",
             output=list(last.tail) if last else [],
         )
 
@@ -291,13 +316,24 @@ def build_image(
         failed = parser.failed_vertex()
         if failed is None:
             message = _summarise_trailer(list(parser.trailer)) or "The build failed."
-            return BuildResult(ok=False, code="build_error", message=message, seconds=seconds,
-                               output=list(parser.trailer), log_truncated=parser.log_truncated)
+            return BuildResult(
+                ok=False,
+                code="build_error",
+                message=message,
+                seconds=seconds,
+                output=list(parser.trailer),
+                log_truncated=parser.log_truncated,
+            )
         where = f"[{failed.stage} {failed.index}/{failed.total}] " if failed.stage else ""
         return BuildResult(
-            ok=False, code="build_error", seconds=seconds, log_truncated=parser.log_truncated,
+            ok=False,
+            code="build_error",
+            seconds=seconds,
+            log_truncated=parser.log_truncated,
             message=f"Step {where}{failed.name} failed: {failed.error}",
-            line=failed.line, step=failed.name, output=list(failed.tail),
+            line=failed.line,
+            step=failed.name,
+            output=list(failed.tail),
         )
 
     attrs = engine.image_attrs(request.tag)
@@ -307,11 +343,15 @@ def build_image(
     if size > request.limits.image_cap_bytes:
         cap_mb = request.limits.image_cap_bytes / 1e6
         return BuildResult(
-            ok=False, code="image_too_large", seconds=seconds, image_id=str(attrs["Id"]),
+            ok=False,
+            code="image_too_large",
+            seconds=seconds,
+            image_id=str(attrs["Id"]),
             message=f"The image is {size / 1e6:.0f} MB, over the {cap_mb:.0f} MB limit.",
         )
-    return BuildResult(ok=True, image_id=str(attrs["Id"]), seconds=seconds,
-                       log_truncated=parser.log_truncated)
+    return BuildResult(
+        ok=True, image_id=str(attrs["Id"]), seconds=seconds, log_truncated=parser.log_truncated
+    )
 
 
 def _pump(

@@ -23,9 +23,7 @@ def _safe_relative(name: str) -> PurePosixPath:
 
 
 @contextmanager
-def build_context(
-    *, dockerfile: str, files: Mapping[str, bytes | str], cap_bytes: int
-) -> Iterator[Path]:
+def build_context(*, dockerfile: str, files: Mapping[str, bytes | str], cap_bytes: int) -> Iterator[Path]:
     """Yields a private directory (mode 0700) holding `files` and the submitted Dockerfile;
     removes it afterwards, whatever happens."""
     tmp = Path(tempfile.mkdtemp(prefix="layerlab-ctx-"))

@@ -56,7 +56,10 @@ def _cli_candidates() -> list[str]:
 def _client_version(cli: str) -> tuple[int, ...]:
     out = subprocess.run(
         [cli, "version", "--format", "{{.Client.Version}}"],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     ).stdout
     m = re.match(r"(\d+)\.(\d+)", out.strip())
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
@@ -165,8 +168,9 @@ def labelled_leftovers(label: str = LABEL_SUBMISSION, value: str | None = None) 
     return {"containers": containers, "images": images}
 
 
-def remove_labelled(label: str = LABEL_SUBMISSION, value: str | None = None,
-                    older_than_seconds: float = 0) -> dict[str, int]:
+def remove_labelled(
+    label: str = LABEL_SUBMISSION, value: str | None = None, older_than_seconds: float = 0
+) -> dict[str, int]:
     """Removes containers and images carrying a Layerlab label, created more than
     `older_than_seconds` ago. The reaper for anything a killed worker left behind."""
     selector = f"{label}={value}" if value is not None else label
@@ -207,8 +211,9 @@ def import_rootfs(rootfs_dir: Path, ref: str, changes: Sequence[str] = ()) -> st
     for change in changes:
         argv += ["--change", change]
     argv += ["-", ref]
-    tar = subprocess.Popen(["tar", "-C", str(rootfs_dir), "--numeric-owner", "-c", "."],
-                           stdout=subprocess.PIPE)
+    tar = subprocess.Popen(
+        ["tar", "-C", str(rootfs_dir), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
+    )
     try:
         done = subprocess.run(argv, stdin=tar.stdout, capture_output=True, text=True, check=False)
     finally:

@@ -81,8 +81,9 @@ def wait_finished(submission_id: int, timeout: float = 240) -> Submission:
     raise AssertionError(f"submission {submission_id} still {sub.status} after {timeout} s")
 
 
-async def _ws_collect(url: str, origin: str, cookie: str | None, until_final: bool,
-                      timeout: float) -> list[dict[str, Any]]:
+async def _ws_collect(
+    url: str, origin: str, cookie: str | None, until_final: bool, timeout: float
+) -> list[dict[str, Any]]:
     headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"} if cookie else {}
     received: list[dict[str, Any]] = []
     async with websockets.connect(url, origin=origin, additional_headers=headers) as ws:
@@ -94,13 +95,25 @@ async def _ws_collect(url: str, origin: str, cookie: str | None, until_final: bo
                 break
             msg = json.loads(raw)
             received.append(msg)
-            if until_final and msg["kind"] == "status" and msg["payload"]["status"] in ("done", "failed", "error"):
+            if (
+                until_final
+                and msg["kind"] == "status"
+                and msg["payload"]["status"] in ("done", "failed", "error")
+            ):
                 break
     return received
 
 
-def ws_collect(stack: Stack, submission_id: int, *, cookie: str | None, after: int | None = None,
-               until_final: bool = True, timeout: float = 240, origin: str | None = None) -> list[dict[str, Any]]:
+def ws_collect(
+    stack: Stack,
+    submission_id: int,
+    *,
+    cookie: str | None,
+    after: int | None = None,
+    until_final: bool = True,
+    timeout: float = 240,
+    origin: str | None = None,
+) -> list[dict[str, Any]]:
     query = f"?after={after}" if after is not None else ""
     url = f"{stack.ws_base}/ws/submissions/{submission_id}/{query}"
     return asyncio.run(_ws_collect(url, origin or stack.base_url, cookie, until_final, timeout))

@@ -71,15 +71,18 @@ def start(name: str, argv: list[str], env: dict[str, str]) -> Process:
 
 def start_web(env: dict[str, str]) -> tuple[Process, str]:
     port = free_port()
-    proc = start("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                            "config.asgi:application"], env)
+    proc = start(
+        "daphne",
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        env,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
             raise RuntimeError(f"daphne exited:\n{proc.log()}")
         try:
-            urllib.request.urlopen(base + "/login/", timeout=2)
+            urllib.request.urlopen(base + "/login/", timeout=2)  # noqa: S310
             return proc, base
         except OSError:
             time.sleep(0.2)
@@ -88,9 +91,30 @@ def start_web(env: dict[str, str]) -> tuple[Process, str]:
 
 
 def start_worker(env: dict[str, str]) -> Process:
-    proc = start("celery", [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "sandbox",
-                            "-c", "1", "--prefetch-multiplier", "1", "-n", f"test-{os.getpid()}@%h",
-                            "--without-gossip", "--without-mingle", "--loglevel", "INFO"], env)
+    proc = start(
+        "celery",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "sandbox",
+            "-c",
+            "1",
+            "--prefetch-multiplier",
+            "1",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
+        env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:

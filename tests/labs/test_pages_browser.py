@@ -13,12 +13,22 @@ from labs.models import Submission
 from tests.factories import ExerciseFactory, UserFactory
 from tests.labs.test_submission_flow import GOOD_MULTI_STAGE
 
-pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow,
-              pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.docker,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -53,10 +63,12 @@ def test_student_submits_on_the_exercise_page_and_watches_the_build_finish(stack
     expect(status).to_have_attribute("data-status", "done", timeout=240_000)
     steps = page.locator("#live .step:not(.internal)")
     assert steps.count() >= 8
-    expect(page.locator('#live .step', has_text="RUN useradd")).to_contain_text("(line 10)")
+    expect(page.locator("#live .step", has_text="RUN useradd")).to_contain_text("(line 10)")
     submission = Submission.objects.get(owner__username="bora")
     expect(page.locator('[data-role="layer-count"]')).to_have_text(f"{submission.layer_count} layers")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling on a phone"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+        "no sideways scrolling on a phone"
+    )
     page.close()
 
 
@@ -69,7 +81,9 @@ def test_a_refused_base_is_shown_with_its_line_and_the_allowed_images(stack, bro
     page.fill("#dockerfile", "FROM ubuntu:latest\nRUN apt-get update\n")
     page.click("#submit-button")
 
-    expect(page.locator('#live [data-role="status"]')).to_have_attribute("data-status", "failed", timeout=60_000)
+    expect(page.locator('#live [data-role="status"]')).to_have_attribute(
+        "data-status", "failed", timeout=60_000
+    )
     failure = page.locator('#live [data-role="failure"]')
     expect(failure).to_contain_text("line 1")
     expect(failure).to_contain_text("python:3.11-slim")
@@ -82,11 +96,15 @@ def test_the_live_panel_resumes_after_a_reload_without_repeating_lines(stack, br
     page = browser.new_page()
     login(page, stack.base_url, "dana")
     page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
-    page.fill("#dockerfile", "FROM python:3.11-slim\nRUN for i in $(seq 1 30); do echo tick-$i; sleep 0.1; done\n")
+    page.fill(
+        "#dockerfile", "FROM python:3.11-slim\nRUN for i in $(seq 1 30); do echo tick-$i; sleep 0.1; done\n"
+    )
     page.click("#submit-button")
     expect(page.locator('#live [data-role="log"]')).to_contain_text("tick-3", timeout=60_000)
     page.reload()  # a new socket that replays from the store, then streams
-    expect(page.locator('#live [data-role="status"]')).to_have_attribute("data-status", "done", timeout=120_000)
+    expect(page.locator('#live [data-role="status"]')).to_have_attribute(
+        "data-status", "done", timeout=120_000
+    )
     log = page.locator('#live [data-role="log"]').inner_text()
     for i in range(1, 31):
         assert log.count(f"tick-{i}\n") == 1, f"tick-{i} shown exactly once"

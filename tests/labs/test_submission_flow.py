@@ -161,5 +161,11 @@ def test_an_anonymous_websocket_is_refused(stack, student, exercise):
 def test_a_websocket_from_a_foreign_origin_is_refused(stack, student, exercise):
     submission = wait_finished(submit(student, exercise, "FROM ubuntu:latest\n").pk)
     with pytest.raises(websockets.InvalidStatus):
-        ws_collect(stack, submission.pk, cookie=session_cookie(student), until_final=False,
-                   timeout=2, origin="http://evil.example")
+        ws_collect(
+            stack,
+            submission.pk,
+            cookie=session_cookie(student),
+            until_final=False,
+            timeout=2,
+            origin="http://evil.example",
+        )

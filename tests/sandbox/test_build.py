@@ -17,7 +17,9 @@ from sandbox.limits import BuildLimits
 BASE = "debian:bookworm-slim"
 
 
-def run(dockerfile: str, files: dict[str, str] | None = None, **limits: Any) -> tuple[Any, list[dict[str, Any]]]:
+def run(
+    dockerfile: str, files: dict[str, str] | None = None, **limits: Any
+) -> tuple[Any, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     tag = f"layerlab-test/build:{uuid.uuid4().hex[:10]}"
     request = BuildRequest(
@@ -40,7 +42,7 @@ def test_steps_report_their_dockerfile_line_and_cache_state() -> None:
         f"FROM {BASE} AS build\n"
         "ARG GREETING=hi\n"
         "RUN --mount=type=cache,target=/var/cache/x echo \\\n"
-        "    \"$GREETING\" > /greeting\n"
+        '    "$GREETING" > /greeting\n'
         "WORKDIR /app\n"
         "COPY app.txt .\n"
         f"FROM {BASE}\n"
@@ -76,7 +78,9 @@ def test_a_missing_copy_source_is_the_students_fault_with_a_line() -> None:
 
 @pytest.mark.docker
 def test_a_chatty_build_log_is_capped_with_a_notice_and_the_build_goes_on() -> None:
-    result, events = run(f"FROM {BASE}\nRUN for i in $(seq 2000); do echo line-$i; done\n", log_cap_bytes=4096)
+    result, events = run(
+        f"FROM {BASE}\nRUN for i in $(seq 2000); do echo line-$i; done\n", log_cap_bytes=4096
+    )
     assert result.ok
     assert result.log_truncated
     logs = [e for e in events if e["kind"] == "log"]
@@ -106,28 +110,36 @@ def test_a_fork_bomb_in_a_run_step_is_contained_by_the_engines_cgroup() -> None:
     cap = pids_max if pids_max.exists() else v2
     assert cap.exists(), "bin/host-setup starts dockerd under the layerlab cgroup parent"
     limit = int(cap.read_text())
-    dockerfile = f"FROM {BASE}\nRUN i=0; while [ $i -lt {limit + 200} ]; do sleep 60 & i=$((i+1)); done; wait\n"
+    dockerfile = (
+        f"FROM {BASE}\nRUN i=0; while [ $i -lt {limit + 200} ]; do sleep 60 & i=$((i+1)); done; wait\n"
+    )
     result, _ = run(dockerfile, timeout_seconds=120)
     assert not result.ok
     assert result.code == "build_error"
-    assert any("fork" in line.lower() or "resource temporarily unavailable" in line.lower()
-               for line in [result.message, *result.output])
+    assert any(
+        "fork" in line.lower() or "resource temporarily unavailable" in line.lower()
+        for line in [result.message, *result.output]
+    )
 
 
 def test_context_paths_cannot_escape_the_context() -> None:
     for name in ("../evil", "/etc/passwd", "a/../../b", ""):
-        with pytest.raises(ContextError):
-            with build_context(dockerfile="FROM scratch\n", files={name: "x"}, cap_bytes=100):
-                pass
+        with (
+            pytest.raises(ContextError),
+            build_context(dockerfile="FROM scratch\n", files={name: "x"}, cap_bytes=100),
+        ):
+            pass
 
 
 def test_context_over_the_cap_is_refused_and_leaves_no_temp_dir(tmp_path: Path) -> None:
     import tempfile
 
     before = set(Path(tempfile.gettempdir()).glob("layerlab-ctx-*"))
-    with pytest.raises(ContextError, match="larger than"):
-        with build_context(dockerfile="FROM scratch\n", files={"big": "x" * 200}, cap_bytes=100):
-            pass
+    with (
+        pytest.raises(ContextError, match="larger than"),
+        build_context(dockerfile="FROM scratch\n", files={"big": "x" * 200}, cap_bytes=100),
+    ):
+        pass
     assert set(Path(tempfile.gettempdir()).glob("layerlab-ctx-*")) == before
 
 

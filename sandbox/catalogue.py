@@ -1,0 +1,583 @@
+"""The base images lessons build FROM, and how to make them on a machine that cannot pull.
+
+No registry is reachable, so every base image is a local stand-in: a Debian bookworm root made
+with debootstrap from the archive this machine's apt sources point to, and images built FROM it
+that install Debian's own packages. Each stand-in must behave like the official image for what
+lessons do with it (interpreters on PATH, `pip install`, a `node` user, `go build`, `useradd`),
+and says in its labels that it is a stand-in and exactly how it was made.
+
+Every Docker operation goes through `sandbox.engine`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from sandbox import engine
+
+SUITE = "bookworm"
+LABEL_STANDIN = "org.layerlab.standin"
+LABEL_DESCRIPTION = "org.layerlab.description"
+LABEL_MADE_BY = "org.layerlab.made-by"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+SeedOutcome = Literal["present", "built"]
+Progress = Callable[[str], None]
+
+
+class CatalogueError(RuntimeError):
+    """Seeding cannot proceed (wrong order, not root, debootstrap failed): ours to fix."""
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """One catalogue entry. Exactly one way of making it: `rootfs=True` (the debootstrap root),
+    a `dockerfile` FROM another catalogue image, or neither for `scratch`, which the engine
+    provides and which is never built."""
+
+    ref: str
+    description: str
+    how: str
+    rootfs: bool = False
+    dockerfile: str | None = None
+
+    def __post_init__(self) -> None:
+        ways = int(self.rootfs) + int(self.dockerfile is not None)
+        if self.is_scratch and ways:
+            raise ValueError("scratch is provided by the engine and is never built")
+        if not self.is_scratch and ways != 1:
+            raise ValueError(f"{self.ref}: give exactly one of rootfs=True or dockerfile")
+
+    @property
+    def is_scratch(self) -> bool:
+        return self.ref == "scratch"
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Images the Dockerfile builds FROM (stage names and scratch excluded)."""
+        if self.dockerfile is None:
+            return ()
+        stages: set[str] = set()
+        found: list[str] = []
+        for match in _FROM_RE.finditer(self.dockerfile):
+            source, alias = match.group("source"), match.group("alias")
+            if source.lower() not in stages and source != "scratch" and source not in found:
+                found.append(source)
+            if alias:
+                stages.add(alias.lower())
+        return tuple(found)
+
+    def labels(self, made_by: str | None = None) -> dict[str, str]:
+        return {
+            LABEL_STANDIN: "true",
+            LABEL_DESCRIPTION: self.description,
+            LABEL_MADE_BY: made_by or self.how,
+        }
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    ref: str
+    result: SeedOutcome
+    seconds: float
+    size_bytes: int | None
+    image_id: str | None
+    notes: tuple[str, ...] = field(default=())
+
+
+_FROM_RE = re.compile(
+    r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(?P<source>\S+)(?:[ \t]+AS[ \t]+(?P<alias>\S+))?",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+_PYTHON_DOCKERFILE = """\
+FROM debian:bookworm-slim
+ENV LANG=C.UTF-8 \\
+    PYTHON_VERSION=3.11.2
+RUN set -eux; \\
+    apt-get update; \\
+    apt-get install -y --no-install-recommends \\
+        python3 python3-pip python3-venv python-is-python3; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED; \\
+    test "$(python3 -c 'import platform; print(platform.python_version())')" = "$PYTHON_VERSION"; \\
+    python --version; \\
+    pip --version
+CMD ["python3"]
+"""
+
+_NODE_ENTRYPOINT_LINES = (
+    "#!/bin/sh",
+    "set -e",
+    'if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] '
+    '|| { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then',
+    '  set -- node "$@"',
+    "fi",
+    'exec "$@"',
+)
+_NODE_ENTRYPOINT = " ".join(f"'{line}'" for line in _NODE_ENTRYPOINT_LINES)
+
+_NODE_DOCKERFILE = f"""\
+FROM debian:bookworm-slim
+RUN set -eux; \\
+    apt-get update; \\
+    apt-get install -y --no-install-recommends nodejs npm; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    groupadd --gid 1000 node; \\
+    useradd --uid 1000 --gid node --shell /bin/bash --create-home node; \\
+    printf '%s\\n' {_NODE_ENTRYPOINT} > /usr/local/bin/docker-entrypoint.sh; \\
+    chmod 755 /usr/local/bin/docker-entrypoint.sh; \\
+    node -e 'if (process.versions.node.split(".")[0] !== "18") process.exit(1)'; \\
+    npm --version
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+"""
+
+_GOLANG_DOCKERFILE = """\
+FROM debian:bookworm-slim
+ENV GOPATH=/go
+ENV PATH=$GOPATH/bin:/usr/lib/go-1.19/bin:$PATH
+RUN set -eux; \\
+    apt-get update; \\
+    apt-get install -y --no-install-recommends \\
+        golang-1.19-go gcc g++ libc6-dev make pkg-config git ca-certificates \\
+        curl wget netbase openssh-client procps; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    mkdir -p "$GOPATH/src" "$GOPATH/bin"; \\
+    chmod -R 1777 "$GOPATH"; \\
+    go version | grep -F " go1.19."
+WORKDIR $GOPATH
+"""
+
+_STANDIN = "Local stand-in for the official {ref} image (no registry here)"
+_FROM_DEBIAN = (
+    "docker build FROM the local debian:bookworm-slim stand-in: "
+    "apt-get install --no-install-recommends {packages} from Debian {suite}, apt lists removed"
+)
+
+CATALOGUE: tuple[BaseImage, ...] = (
+    BaseImage(
+        ref="debian:bookworm-slim",
+        description=_STANDIN.format(ref="debian:bookworm-slim")
+        + ": Debian 12 minimal root, bash, apt, useradd",
+        how=(
+            "debootstrap --variant=minbase bookworm from this machine's configured Debian archive; "
+            "slimmed like the official slim image (docs except copyright, man/info pages, "
+            "locales other than C/en, apt lists and caches removed; dpkg path-excludes keep "
+            'them out); docker import with PATH, LABELs and CMD ["bash"]'
+        ),
+        rootfs=True,
+    ),
+    BaseImage(
+        ref="python:3.11-slim",
+        description=_STANDIN.format(ref="python:3.11-slim")
+        + ": Debian's python3 3.11 with pip and venv, pip install allowed",
+        how=_FROM_DEBIAN.format(packages="python3 python3-pip python3-venv python-is-python3", suite=SUITE)
+        + "; /usr/lib/python3.11/EXTERNALLY-MANAGED removed so pip install works as in the "
+        'official image; ENV LANG=C.UTF-8 PYTHON_VERSION; CMD ["python3"]',
+        dockerfile=_PYTHON_DOCKERFILE,
+    ),
+    BaseImage(
+        ref="node:18-bookworm-slim",
+        description=_STANDIN.format(ref="node:18-bookworm-slim")
+        + ": Debian's nodejs 18 and npm, user node (uid/gid 1000, home /home/node)",
+        how=_FROM_DEBIAN.format(packages="nodejs npm", suite=SUITE)
+        + "; user node 1000:1000 with home /home/node; the official docker-entrypoint.sh; "
+        'CMD ["node"]',
+        dockerfile=_NODE_DOCKERFILE,
+    ),
+    BaseImage(
+        ref="golang:1.19-bookworm",
+        description=_STANDIN.format(ref="golang:1.19-bookworm")
+        + ": Debian's Go 1.19 with gcc, make and git, GOPATH=/go",
+        how=_FROM_DEBIAN.format(
+            packages="golang-1.19-go gcc g++ libc6-dev make pkg-config git ca-certificates "
+            "curl wget netbase openssh-client procps",
+            suite=SUITE,
+        )
+        + "; ENV GOPATH=/go PATH=/go/bin:/usr/lib/go-1.19/bin:...; WORKDIR /go",
+        dockerfile=_GOLANG_DOCKERFILE,
+    ),
+    BaseImage(
+        ref="scratch",
+        description="The empty image, provided by the engine itself",
+        how="nothing: FROM scratch is built into the engine",
+    ),
+)
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+def missing(images: Iterable[BaseImage] = CATALOGUE) -> list[str]:
+    """Refs of catalogue images the engine does not have (scratch is never missing)."""
+    return [image.ref for image in images if not image.is_scratch and not engine.image_exists(image.ref)]
+
+
+def seed(
+    images: Sequence[BaseImage] = CATALOGUE,
+    *,
+    progress: Progress = _quiet,
+) -> list[SeedResult]:
+    """Makes every image the engine lacks, in the order given; images already present are left
+    alone, so running it again changes nothing. Parents must come before their children."""
+    results: list[SeedResult] = []
+    made: set[str] = set()
+    for image in images:
+        if image.is_scratch:
+            progress("scratch: provided by the engine, nothing to do")
+            results.append(SeedResult(image.ref, "present", 0.0, None, None))
+            continue
+        attrs = engine.image_attrs(image.ref)
+        if attrs is not None:
+            progress(f"{image.ref}: present, skipped")
+            results.append(_result(image.ref, "present", 0.0, attrs))
+            continue
+        for parent in image.parents:
+            if parent not in made and not engine.image_exists(parent):
+                raise CatalogueError(
+                    f"{image.ref} is built FROM {parent}, which is not in the engine and was "
+                    f"not seeded before it: seed {parent} first (put it earlier in the list)"
+                )
+        started = time.monotonic()
+        if image.rootfs:
+            _make_from_rootfs(image, progress)
+        else:
+            _build(image, progress)
+        seconds = time.monotonic() - started
+        attrs = engine.image_attrs(image.ref)
+        if attrs is None:
+            raise CatalogueError(f"{image.ref} was made but the engine does not list it")
+        made.add(image.ref)
+        progress(f"{image.ref}: built in {seconds:.0f} s, {_mb(attrs.get('Size'))} MB")
+        results.append(_result(image.ref, "built", seconds, attrs))
+    return results
+
+
+def _result(ref: str, outcome: SeedOutcome, seconds: float, attrs: dict[str, object]) -> SeedResult:
+    size = attrs.get("Size")
+    image_id = attrs.get("Id")
+    return SeedResult(
+        ref=ref,
+        result=outcome,
+        seconds=seconds,
+        size_bytes=size if isinstance(size, int) else None,
+        image_id=image_id if isinstance(image_id, str) else None,
+    )
+
+
+def _mb(size: object) -> str:
+    return f"{size / 1e6:.0f}" if isinstance(size, int | float) else "?"
+
+
+def _build(image: BaseImage, progress: Progress) -> None:
+    assert image.dockerfile is not None
+    progress(f"{image.ref}: docker build FROM {', '.join(image.parents) or 'scratch'}")
+    dockerfile = _with_labels(image.dockerfile, image.labels())
+    readable = _BuildLineTrimmer(image.ref)
+    for line in engine.build_trusted(dockerfile, image.ref, network="default"):
+        shown = readable(line)
+        if shown is not None:
+            progress(shown)
+
+
+def _with_labels(dockerfile: str, labels: dict[str, str]) -> str:
+    """Appends one LABEL instruction to the final stage, so labels always match the entry."""
+    return dockerfile.rstrip("\n") + "\n" + _label_instruction(labels) + "\n"
+
+
+def _label_instruction(labels: dict[str, str]) -> str:
+    # json.dumps yields a double-quoted string with backslash escapes, which is what the
+    # Dockerfile parser expects inside LABEL values.
+    return "LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
+
+
+_STEP_RE = re.compile(r"^#(?P<n>\d+) (?P<rest>.*)$")
+_OUTPUT_RE = re.compile(r"^\d+\.\d+ (?P<text>.*)$")
+_APT_NOISE = re.compile(
+    r"^(Get:\d+|Hit:\d+|Ign:\d+|Selecting previously unselected|Preparing to unpack|Unpacking |"
+    r"Setting up |Processing triggers|\(Reading database|Reading package lists|"
+    r"Building dependency tree|Reading state information|debconf: |The following |"
+    r"Suggested packages:|Recommended packages:|Need to get|After this operation|"
+    r"update-alternatives: |Creating config file|Adding |Created symlink|\s)"
+)
+
+
+class _BuildLineTrimmer:
+    """Turns BuildKit's plain progress into a few readable lines: step headers, their
+    durations, errors, shell traces and non-apt output, each cut to one screen line."""
+
+    width = 110
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        self.steps: dict[str, str] = {}
+
+    def __call__(self, line: str) -> str | None:
+        match = _STEP_RE.match(line.strip())
+        if match is None:
+            return None
+        n, rest = match.group("n"), match.group("rest")
+        if rest.startswith("["):
+            self.steps[n] = rest
+            if rest.startswith("[internal]") or "load metadata" in rest:
+                return None
+            return self._cut(rest)
+        if rest.startswith("DONE ") and n in self.steps and not self.steps[n].startswith("[int"):
+            if rest == "DONE 0.0s":
+                return None
+            return self._cut(f"  {rest.lower()}")
+        if rest.startswith(("ERROR", "CANCELED", "CACHED")):
+            return self._cut(f"  {rest}")
+        output = _OUTPUT_RE.match(rest)
+        if output is None:
+            return None
+        text = output.group("text")
+        if not text or _APT_NOISE.match(text):
+            return None
+        return self._cut(f"  {text}")
+
+    def _cut(self, text: str) -> str:
+        text = f"{self.ref}: {text}"
+        return text if len(text) <= self.width else text[: self.width - 1] + "…"
+
+
+def _make_from_rootfs(image: BaseImage, progress: Progress) -> None:
+    if os.geteuid() != 0:
+        raise CatalogueError(
+            f"{image.ref}: debootstrap needs root (it creates device nodes and chroots); "
+            "run the seeding as root, or make the image on a machine where you are root"
+        )
+    debootstrap = shutil.which("debootstrap")
+    if debootstrap is None:
+        raise CatalogueError(f"{image.ref}: debootstrap is not installed (apt-get install debootstrap)")
+    mirror = bookworm_mirror()
+    work = Path(tempfile.mkdtemp(prefix="layerlab-debootstrap-", dir=tempfile.gettempdir()))
+    try:
+        root = work / "rootfs"
+        root.mkdir(mode=0o755)
+        root.chmod(0o755)
+        argv = [debootstrap, "--variant=minbase", SUITE, str(root)]
+        if mirror:
+            argv.append(mirror)
+        progress(
+            f"{image.ref}: debootstrap --variant=minbase {SUITE} from "
+            f"{mirror or 'debootstrap default mirror'} (about 30 s)…"
+        )
+        _run_debootstrap(argv, root, image.ref, progress)
+        progress(f"{image.ref}: slimming like the official slim image")
+        _slim(root)
+        made_by = image.how + f" (archive: {mirror or 'debootstrap default'})"
+        changes = [
+            f"ENV PATH={DEFAULT_PATH}",
+            _label_instruction(image.labels(made_by)),
+            'CMD ["bash"]',
+        ]
+        progress(f"{image.ref}: docker import")
+        engine.import_rootfs(root, image.ref, changes=changes)
+    finally:
+        _unmount_below(work)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_debootstrap(argv: list[str], root: Path, ref: str, progress: Progress) -> None:
+    per_package = re.compile(r"^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) \S+( \S+)?$")
+    tail: list[str] = []
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.rstrip("\n")
+        tail = [*tail[-30:], line]
+        if line.startswith(("I: ", "W: ", "E: ")) and not per_package.match(line):
+            progress(f"{ref}:   {line}")
+    if proc.wait() != 0:
+        log = root / "debootstrap" / "debootstrap.log"
+        detail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else tail
+        raise CatalogueError(f"{ref}: debootstrap failed ({proc.returncode}):\n" + "\n".join(detail))
+
+
+_DPKG_EXCLUDES = """\
+# The "slim" variant, like the official Debian slim images: files normally unnecessary in
+# containers are excluded, and this keeps them out of later installs too.
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/overrides/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-include /usr/share/locale/en/*
+path-include /usr/share/locale/en_*/*
+path-exclude /usr/share/man/*
+"""
+
+_APT_CLEAN = """\
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+"""  # noqa: E501
+
+_ROOTFS_FILES: dict[str, tuple[str, int]] = {
+    "etc/dpkg/dpkg.cfg.d/docker": (_DPKG_EXCLUDES, 0o644),
+    "etc/dpkg/dpkg.cfg.d/docker-apt-speedup": ("force-unsafe-io\n", 0o644),
+    "etc/apt/apt.conf.d/docker-clean": (_APT_CLEAN, 0o644),
+    "etc/apt/apt.conf.d/docker-no-languages": ('Acquire::Languages "none";\n', 0o644),
+    "etc/apt/apt.conf.d/docker-autoremove-suggests": (
+        'Apt::AutoRemove::SuggestsImportant "false";\n',
+        0o644,
+    ),
+    "usr/sbin/policy-rc.d": ("#!/bin/sh\nexit 101\n", 0o755),
+}
+
+
+def _slim(root: Path) -> None:
+    """What debuerreotype does to make the official slim image, on a debootstrap root."""
+    doc = root / "usr/share/doc"
+    if doc.is_dir():
+        for package in doc.iterdir():
+            if package.is_dir() and not package.is_symlink():
+                for entry in package.iterdir():
+                    if entry.name != "copyright":
+                        _remove(entry)
+            else:
+                _remove(package)
+    for sub in ("man", "info", "groff", "linda", "lintian/overrides"):
+        _empty(root / "usr/share" / sub)
+    locale = root / "usr/share/locale"
+    if locale.is_dir():
+        for entry in locale.iterdir():
+            if entry.name == "locale.alias" or entry.name == "en" or entry.name.startswith("en_"):
+                continue
+            _remove(entry)
+    for sub in ("var/lib/apt/lists", "var/cache/apt", "var/cache/debconf", "var/log", "dev", "tmp"):
+        _empty(root / sub)
+    (root / "var/lib/apt/lists/partial").mkdir(parents=True, exist_ok=True)
+    (root / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+    for rel in ("etc/resolv.conf", "etc/hostname"):
+        path = root / rel
+        if path.is_file() and not path.is_symlink():
+            path.write_text("")
+    (root / "tmp").chmod(0o1777)
+    for rel, (text, mode) in _ROOTFS_FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(mode)
+
+
+def _empty(directory: Path) -> None:
+    if directory.is_dir() and not directory.is_symlink():
+        for entry in directory.iterdir():
+            _remove(entry)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _mount_points() -> Iterator[str]:
+    with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
+        for line in mounts:
+            fields = line.split()
+            if len(fields) > 4:
+                yield re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+
+
+def _unmount_below(directory: Path) -> None:
+    """debootstrap mounts /proc and /sys inside the target; a failed run can leave them mounted,
+    and removing the tree must never descend into them."""
+    prefix = str(directory.resolve()) + "/"
+    for point in sorted((p for p in _mount_points() if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+_ONE_LINE_RE = re.compile(r"^\s*deb\s+(?:\[[^\]]*\]\s+)?(?P<uri>\S+)\s+(?P<suite>\S+)(?P<comps>.*)$")
+
+
+def bookworm_mirror(
+    sources_list: Path = Path("/etc/apt/sources.list"),
+    sources_dir: Path = Path("/etc/apt/sources.list.d"),
+) -> str | None:
+    """The Debian archive this machine's apt sources use for bookworm `main`, in apt's own
+    reading order (sources.list, then sources.list.d sorted); None means debootstrap's
+    default."""
+    files: list[Path] = [sources_list]
+    if sources_dir.is_dir():
+        files += sorted(p for p in sources_dir.iterdir() if p.suffix in (".list", ".sources"))
+    for path in files:
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        uri = _from_deb822(text) if path.suffix == ".sources" else _from_one_line(text)
+        if uri:
+            return uri
+    return None
+
+
+def _usable(uri: str) -> bool:
+    return uri.startswith(("http://", "https://", "file:/"))
+
+
+def _from_one_line(text: str) -> str | None:
+    for line in text.splitlines():
+        match = _ONE_LINE_RE.match(line.split("#", 1)[0])
+        if match is None or match.group("suite") != SUITE:
+            continue
+        comps = match.group("comps").split()
+        if (not comps or "main" in comps) and _usable(match.group("uri")):
+            return match.group("uri")
+    return None
+
+
+def _deb822_stanzas(text: str) -> Iterator[dict[str, str]]:
+    stanza: dict[str, str] = {}
+    key: str | None = None
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if stanza:
+                yield stanza
+            stanza, key = {}, None
+        elif line[0] in " \t":
+            if key is not None:
+                stanza[key] += "\n" + line.strip()
+        elif ":" in line:
+            name, value = line.split(":", 1)
+            key = name.strip().lower()
+            stanza[key] = value.strip()
+
+
+def _from_deb822(text: str) -> str | None:
+    for stanza in _deb822_stanzas(text):
+        if stanza.get("enabled", "yes").lower() == "no":
+            continue
+        if "deb" not in stanza.get("types", "").split():
+            continue
+        if SUITE not in stanza.get("suites", "").split():
+            continue
+        components = stanza.get("components", "").split()
+        if components and "main" not in components:
+            continue
+        for uri in stanza.get("uris", "").split():
+            if _usable(uri):
+                return uri
+    return None

@@ -1,0 +1,339 @@
+import pytest
+
+from sandbox.policy import Violation, check_dockerfile, normalize_image
+
+BASES = (
+    "debian:bookworm-slim",
+    "python:3.11-slim",
+    "node:18-bookworm-slim",
+    "golang:1.19-bookworm",
+    "scratch",
+)
+
+
+def check(text: str | bytes, *, engine_supports_heredocs: bool = False) -> list[Violation]:
+    data = text.encode() if isinstance(text, str) else text
+    return check_dockerfile(data, allowed_bases=BASES, engine_supports_heredocs=engine_supports_heredocs)
+
+
+def only(violations: list[Violation], code: str) -> Violation:
+    assert [v.code for v in violations] == [code], violations
+    return violations[0]
+
+
+def test_realistic_multi_stage_node_dockerfile_is_allowed() -> None:
+    dockerfile = """\
+ARG NODE_VERSION=18
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
+
+FROM deps AS build
+COPY . .
+RUN npm run build
+
+FROM node:${NODE_VERSION}-bookworm-slim
+WORKDIR /app
+COPY --from=build /app/dist ./dist
+COPY --from=deps /app/node_modules ./node_modules
+USER node
+CMD ["node", "dist/server.js"]
+"""
+    assert check(dockerfile) == []
+
+
+def test_pip_cache_mount_is_allowed() -> None:
+    dockerfile = (
+        "FROM python:3.11-slim\n"
+        "COPY requirements.txt .\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n"
+    )
+    assert check(dockerfile) == []
+
+
+def test_base_not_in_allowlist_is_refused_listing_what_is_available() -> None:
+    v = only(check("FROM ubuntu:latest\nRUN true\n"), "base_not_allowed")
+
+    assert v.line == 1
+    assert v.message == (
+        'line 1: base image "ubuntu:latest" is not available here. Use one of: '
+        "debian:bookworm-slim, python:3.11-slim, node:18-bookworm-slim, golang:1.19-bookworm, "
+        "scratch"
+    )
+    assert v.params["base"] == "ubuntu:latest"
+
+
+def test_untagged_base_means_latest_and_is_refused() -> None:
+    v = only(check("FROM python\n"), "base_not_allowed")
+
+    assert '"python"' in v.message
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "python:3.11-slim",
+        "docker.io/library/python:3.11-slim",
+        "library/python:3.11-slim",
+        "python:3.11-slim@sha256:" + "a" * 64,
+        "scratch",
+    ],
+)
+def test_allowed_base_spellings_are_accepted(base: str) -> None:
+    assert check(f"FROM {base}\n") == []
+
+
+def test_scratch_is_refused_when_not_in_the_allowlist() -> None:
+    violations = check_dockerfile(b"FROM scratch\n", allowed_bases=["python:3.11-slim"])
+
+    v = only(violations, "base_not_allowed")
+    assert "Use one of: python:3.11-slim" in v.message
+
+
+def test_base_pinned_by_digest_without_tag_is_refused() -> None:
+    v = only(check("FROM python@sha256:" + "a" * 64 + "\n"), "base_not_allowed")
+
+    assert "digest without a tag" in v.message
+
+
+def test_base_from_arg_without_default_is_refused_naming_the_arg() -> None:
+    v = only(check("ARG PY_VERSION\nFROM python:${PY_VERSION}-slim\n"), "base_not_allowed")
+
+    assert v.line == 2
+    assert "PY_VERSION" in v.message
+    assert "default" in v.message
+
+
+def test_base_from_arg_default_that_resolves_to_a_disallowed_image_is_refused() -> None:
+    v = only(check("ARG IMG=alpine:3.19\nFROM $IMG\n"), "base_not_allowed")
+
+    assert v.line == 2
+    assert "alpine:3.19" in v.message
+
+
+def test_from_a_later_stage_name_is_an_image_and_refused() -> None:
+    v = only(check("FROM build\nFROM scratch AS build\n"), "base_not_allowed")
+
+    assert v.line == 1
+
+
+def test_syntax_directive_is_refused_with_its_line() -> None:
+    v = only(check("# syntax=docker/dockerfile:1.4\nFROM scratch\n"), "syntax_directive")
+
+    assert v.line == 1
+    assert "line 1" in v.message
+    assert "frontend" in v.message
+
+
+def test_syntax_directive_hidden_behind_a_shebang_is_refused() -> None:
+    v = only(check("#!/bin/sh\n# syntax=evil/frontend\nFROM scratch\n"), "syntax_directive")
+
+    assert v.line == 2
+
+
+def test_ordinary_comment_mentioning_syntax_is_allowed() -> None:
+    assert check("FROM scratch\n# syntax=this is just a comment here\n") == []
+
+
+def test_syntax_error_is_reported_with_its_line() -> None:
+    v = only(check("FROM python:3.11-slim\n\nFORM scratch\n"), "syntax")
+
+    assert v.line == 3
+    assert "did you mean FROM?" in v.message
+
+
+def test_syntax_directive_and_syntax_error_are_both_reported() -> None:
+    violations = check("# syntax=docker/dockerfile:1\nFROM scratch\nBOGUS x\n")
+
+    assert [(v.code, v.line) for v in violations] == [("syntax_directive", 1), ("syntax", 3)]
+
+
+def test_run_security_insecure_is_refused() -> None:
+    v = only(check("FROM scratch\nRUN --security=insecure true\n"), "insecure_security")
+
+    assert v.line == 2
+    assert "--security=insecure" in v.message
+
+
+def test_run_security_sandbox_is_allowed() -> None:
+    assert check("FROM scratch\nRUN --security=sandbox true\n") == []
+
+
+@pytest.mark.parametrize("network", ["host", "default", "none"])
+def test_any_run_network_flag_is_refused(network: str) -> None:
+    v = only(check(f"FROM scratch\nRUN --network={network} true\n"), "run_network")
+
+    assert v.line == 2
+    assert f"--network={network}" in v.message
+    assert "without network" in v.message
+
+
+@pytest.mark.parametrize(
+    "mount",
+    [
+        "type=cache,target=/root/.cache,source=/etc",
+        "type=cache,target=/root/.cache,src=sub",
+        "TYPE=cache,target=/x,FROM=deps",
+    ],
+)
+def test_cache_mount_with_source_or_from_is_refused(mount: str) -> None:
+    dockerfile = f"FROM scratch AS deps\nFROM scratch\nRUN --mount={mount} true\n"
+
+    v = only(check(dockerfile), "cache_mount_source")
+    assert v.line == 3
+    assert "CVE-2024-23651" in v.message
+
+
+@pytest.mark.parametrize("kind", ["secret", "ssh"])
+def test_secret_and_ssh_mounts_are_refused(kind: str) -> None:
+    v = only(check(f"FROM scratch\nRUN --mount=type={kind},id=x true\n"), "mount_type_not_allowed")
+
+    assert v.line == 2
+    assert f"type={kind}" in v.message
+
+
+def test_bind_mount_from_an_earlier_stage_is_allowed() -> None:
+    dockerfile = (
+        "FROM golang:1.19-bookworm AS build\n"
+        "FROM debian:bookworm-slim\n"
+        "RUN --mount=type=bind,from=build,source=/go/bin,target=/mnt true\n"
+        "RUN --mount=type=bind,from=0,target=/mnt true\n"
+    )
+    assert check(dockerfile) == []
+
+
+def test_bind_mount_from_an_image_is_refused() -> None:
+    dockerfile = "FROM debian:bookworm-slim\nRUN --mount=from=alpine,target=/mnt true\n"
+
+    v = only(check(dockerfile), "mount_from_not_allowed")
+    assert v.line == 2
+    assert "from=alpine" in v.message
+
+
+def test_copy_from_an_unknown_image_is_refused() -> None:
+    dockerfile = "FROM debian:bookworm-slim\nCOPY --from=nginx:latest /etc/nginx /etc/nginx\n"
+
+    v = only(check(dockerfile), "copy_from_not_allowed")
+    assert v.line == 2
+    assert "nginx:latest" in v.message
+
+
+def test_copy_from_an_allowed_image_is_allowed() -> None:
+    assert check("FROM scratch\nCOPY --from=python:3.11-slim /etc/os-release /\n") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://example.com/app.tar.gz",
+        "http://example.com/app.tar.gz",
+        "git@github.com:example/app.git",
+        "https://github.com/example/app.git#main",
+    ],
+)
+def test_add_of_a_remote_source_is_refused(source: str) -> None:
+    v = only(check(f"FROM scratch\nADD {source} /app\n"), "add_url")
+
+    assert v.line == 2
+    assert source in v.message
+    assert "COPY" in v.message
+
+
+def test_add_of_a_url_hidden_in_an_arg_is_refused() -> None:
+    dockerfile = "FROM scratch\nARG SRC=https://example.com/x.tgz\nADD ${SRC} /app\n"
+
+    v = only(check(dockerfile), "add_url")
+    assert v.line == 3
+
+
+def test_add_of_a_local_file_is_allowed() -> None:
+    assert check("FROM scratch\nARG DIR=vendor\nADD app.tar.gz ${DIR}/lib.tgz /app/\n") == []
+
+
+def test_heredoc_is_refused_when_the_engine_is_too_old() -> None:
+    dockerfile = "FROM debian:bookworm-slim\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\n"
+
+    v = only(check(dockerfile), "heredoc_unsupported")
+    assert v.line == 2
+    assert "Docker Engine 23" in v.message
+    assert "<<EOF" in v.message
+    assert "&&" in v.message
+    assert "syntax" not in v.message.lower()
+
+
+def test_heredoc_is_allowed_when_the_engine_supports_it() -> None:
+    dockerfile = "FROM debian:bookworm-slim\nCOPY <<EOF /etc/motd\nhello\nEOF\n"
+
+    assert check(dockerfile, engine_supports_heredocs=True) == []
+
+
+def test_onbuild_triggers_are_checked_like_the_instruction_itself() -> None:
+    dockerfile = (
+        "FROM scratch\n"
+        "ONBUILD RUN --network=host true\n"
+        "ONBUILD ADD https://example.com/x /x\n"
+        "ONBUILD RUN --mount=type=secret,id=k true\n"
+    )
+
+    violations = check(dockerfile)
+    assert [(v.code, v.line) for v in violations] == [
+        ("run_network", 2),
+        ("add_url", 3),
+        ("mount_type_not_allowed", 4),
+    ]
+    assert all("ONBUILD" in v.message for v in violations)
+
+
+def test_all_violations_are_reported_in_line_order() -> None:
+    dockerfile = (
+        "FROM ubuntu:22.04 AS build\n"
+        "RUN --network=host apt-get update\n"
+        "FROM alpine\n"
+        "ADD https://example.com/x /x\n"
+        "RUN --security=insecure true\n"
+    )
+
+    assert [(v.code, v.line) for v in check(dockerfile)] == [
+        ("base_not_allowed", 1),
+        ("run_network", 2),
+        ("base_not_allowed", 3),
+        ("add_url", 4),
+        ("insecure_security", 5),
+    ]
+
+
+def test_file_over_the_size_limit_is_refused_saying_size_and_limit() -> None:
+    data = b"FROM scratch\n" + b"# padding\n" * (65 * 1024 // 10)
+
+    v = only(check(data), "too_large")
+    assert len(data) > 64 * 1024
+    assert f"{len(data):,} bytes" in v.message
+    assert "65,536 bytes" in v.message
+    assert v.params == {"size": str(len(data)), "limit": "65536"}
+
+
+def test_file_at_the_size_limit_is_allowed() -> None:
+    data = b"FROM scratch\n"
+    data += b"#" * (64 * 1024 - len(data))
+
+    assert check(data) == []
+
+
+def test_non_utf8_bytes_are_refused_with_the_line_of_the_first_bad_byte() -> None:
+    v = only(check(b"FROM scratch\nLABEL a=b\nLABEL caf\xe9=1\n"), "not_utf8")
+
+    assert v.line == 3
+    assert "line 3" in v.message
+    assert "UTF-8" in v.message
+
+
+def test_utf8_byte_order_mark_is_accepted() -> None:
+    assert check(b"\xef\xbb\xbfFROM python:3.11-slim\nRUN echo \xc3\xa9\n") == []
+
+
+def test_normalize_image_drops_docker_hub_prefixes_and_implies_latest() -> None:
+    assert normalize_image("docker.io/library/python:3.11-slim") == "python:3.11-slim"
+    assert normalize_image("index.docker.io/library/debian") == "debian:latest"
+    assert normalize_image("localhost:5000/app") == "localhost:5000/app:latest"
+    assert normalize_image("python@sha256:abc") is None
