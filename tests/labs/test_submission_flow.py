@@ -21,7 +21,7 @@ GOOD_MULTI_STAGE = """\
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY requirements.txt .
-RUN pip install --no-cache-dir --prefix=/install -r requirements.txt
+RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt
 COPY app.py .
 RUN python -m py_compile app.py
 
@@ -29,9 +29,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --uid 10001 --no-create-home app
 WORKDIR /app
-COPY --from=build /install /usr/local
+COPY --from=build /venv /venv
 COPY --from=build /src/app.py .
 USER 10001
+ENV PATH=/venv/bin:$PATH
 CMD ["python", "app.py"]
 """
 
