@@ -58,7 +58,11 @@ def submission_create(*, owner: AbstractBaseUser, exercise: Exercise, dockerfile
         event_emit(
             submission_id=submission.pk,
             kind=Kind.STATUS,
-            payload={"status": Status.QUEUED, "message": "Waiting for a build worker."},
+            payload={
+                "status": Status.QUEUED,
+                "message": "Waiting for a build worker.",
+                "message_code": "queued",
+            },
         )
         transaction.on_commit(lambda: _enqueue(submission.pk))
     return submission
@@ -95,11 +99,19 @@ def _claim(submission_id: int) -> Submission | None:
             submission.failure_code = "our_fault"
             submission.failure_message = OUR_FAULT_FINAL
             submission.save(update_fields=["failure_code", "failure_message"])
-            _set_status(submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault")
+            _set_status(
+                submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault", message_code="our_fault"
+            )
             return None
         submission.started_at = timezone.now()
         submission.save(update_fields=["started_at"])
-        _set_status(submission, Status.BUILDING, message="Building your image.", attempt=submission.attempts)
+        _set_status(
+            submission,
+            Status.BUILDING,
+            message="Building your image.",
+            message_code="building",
+            attempt=submission.attempts,
+        )
     return submission
 
 
@@ -150,15 +162,24 @@ def submission_grade(*, submission_id: int) -> None:
             log.exception("could not clean up after submission %s; the reaper will", submission.pk)
 
 
+def _give_up(submission: Submission) -> None:
+    submission.failure_code = "our_fault"
+    submission.failure_message = OUR_FAULT_FINAL
+    submission.save(update_fields=["failure_code", "failure_message"])
+    _set_status(submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault", message_code="our_fault")
+
+
 def _our_fault(submission: Submission, exc: BaseException) -> None:
     submission.refresh_from_db(fields=["attempts", "status"])
     if submission.attempts >= settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
         submission.failure_code = "our_fault"
         submission.failure_message = OUR_FAULT_FINAL
         submission.save(update_fields=["failure_code", "failure_message"])
-        _set_status(submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault")
+        _set_status(
+            submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault", message_code="our_fault"
+        )
         return
-    _set_status(submission, Status.QUEUED, message=OUR_FAULT_RETRY, code="retrying")
+    _set_status(submission, Status.QUEUED, message=OUR_FAULT_RETRY, code="retrying", message_code="retrying")
     raise RetryLater(str(exc)) from exc
 
 
@@ -219,7 +240,7 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
         _fail_build(submission, result)
         return
 
-    _set_status(submission, Status.ANALYSING, message="Measuring your image.")
+    _set_status(submission, Status.ANALYSING, message="Measuring your image.", message_code="analysing")
     facts = image_facts(tag)
     submission.image_id = facts.id
     submission.image_size = facts.size
@@ -229,6 +250,7 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
         submission,
         Status.DONE,
         message="Built and measured.",
+        message_code="done",
         image_size=facts.size,
         layer_count=facts.layer_count,
         build_seconds=round(result.seconds, 2),

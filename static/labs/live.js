@@ -7,6 +7,10 @@
   const $ = (role) => panel.querySelector(`[data-role="${role}"]`);
   const FINAL = new Set(["done", "failed", "error"]);
   const t = (key, fallback) => panel.dataset["i18n" + key] || fallback;
+  const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+  // Fixed messages are shown in the page's language; anything else (a student's build error,
+  // a policy message) is shown as the server wrote it.
+  const message = (p) => (p.message_code && panel.dataset["i18nMsg" + cap(p.message_code)]) || p.message || "";
   let lastSeq = 0;
   let finished = false;
   let retry = 0;
@@ -30,14 +34,14 @@
     const badge = $("status");
     badge.className = `status status-${p.status}`;
     badge.dataset.status = p.status;
-    badge.textContent = p.status;
-    $("message").textContent = p.message || "";
+    badge.textContent = t("Status" + cap(p.status), p.status);
+    $("message").textContent = message(p);
     if (p.status === "done") {
       const facts = $("facts");
       facts.hidden = false;
       facts.replaceChildren(
         el("span", "fact", `${humanSize(p.image_size)}`),
-        el("span", "fact", `${p.layer_count} layers`),
+        el("span", "fact", `${p.layer_count} ${t("Layers", "layers")}`),
         el("span", "fact", `${p.build_seconds} s`),
       );
       facts.children[0].dataset.role = "image-size";

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -101,8 +102,10 @@ def test_the_live_panel_resumes_after_a_reload_without_repeating_lines(stack, br
     page = browser.new_page()
     login(page, stack.base_url, "dana")
     page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
+    nonce = uuid.uuid4().hex  # a fresh RUN step: a cached one would print nothing
     page.fill(
-        "#dockerfile", "FROM python:3.11-slim\nRUN for i in $(seq 1 30); do echo tick-$i; sleep 0.1; done\n"
+        "#dockerfile",
+        f"FROM python:3.11-slim\nRUN echo {nonce}; for i in $(seq 1 30); do echo tick-$i; sleep 0.1; done\n",
     )
     page.click("#submit-button")
     expect(page.locator('#live [data-role="log"]')).to_contain_text("tick-3", timeout=60_000)

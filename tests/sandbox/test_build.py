@@ -79,7 +79,8 @@ def test_a_missing_copy_source_is_the_students_fault_with_a_line() -> None:
 @pytest.mark.docker
 def test_a_chatty_build_log_is_capped_with_a_notice_and_the_build_goes_on() -> None:
     result, events = run(
-        f"FROM {BASE}\nRUN for i in $(seq 2000); do echo line-$i; done\n", log_cap_bytes=4096
+        f"FROM {BASE}\nRUN echo {uuid.uuid4().hex}; for i in $(seq 2000); do echo line-$i; done\n",
+        log_cap_bytes=4096,
     )
     assert result.ok
     assert result.log_truncated
