@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -52,6 +53,13 @@ def submission_create(*, owner: AbstractBaseUser, exercise: Exercise, dockerfile
     if active >= settings.LAYERLAB_MAX_ACTIVE_SUBMISSIONS:
         raise ValidationError(
             f"You already have {active} submissions being graded. Wait for one to finish, then submit again."
+        )
+    recent = Submission.objects.filter(
+        owner=owner, created_at__gte=timezone.now() - timedelta(minutes=1)
+    ).count()
+    if recent >= settings.LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE:
+        raise ValidationError(
+            f"You have submitted {recent} times in the last minute. Wait a little, then submit again."
         )
     with transaction.atomic():
         submission = Submission.objects.create(owner=owner, exercise=exercise, dockerfile=text)

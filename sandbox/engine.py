@@ -3,10 +3,12 @@ the docker CLI. Everything here takes and returns plain data."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -98,6 +100,19 @@ def engine_versions() -> dict[str, str]:
     return versions
 
 
+def _die_with_parent() -> None:
+    """Runs in the build client before exec: if the worker that started it dies, the kernel
+    kills the client too, and BuildKit cancels the build instead of finishing an orphan."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def start_build(
     *,
     context_dir: Path,
@@ -122,6 +137,7 @@ def start_build(
         stdin=subprocess.DEVNULL,
         env=env,
         start_new_session=True,
+        preexec_fn=_die_with_parent,  # only a prctl between fork and exec
     )
 
 

@@ -115,3 +115,14 @@ def test_an_oversized_dockerfile_is_refused_before_anything_is_stored():
     with pytest.raises(ValidationError, match="larger than 64 KiB"):
         services.submission_create(owner=sub.owner, exercise=sub.exercise, dockerfile="#" * 70_000)
     assert Submission.objects.count() == 1
+
+
+def test_more_than_the_per_minute_limit_is_refused(settings):
+    settings.LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE = 2
+    student = UserFactory()
+    for _ in range(2):
+        SubmissionFactory(owner=student, status=Submission.Status.DONE)
+    with pytest.raises(ValidationError, match="last minute"):
+        services.submission_create(
+            owner=student, exercise=Submission.objects.first().exercise, dockerfile="FROM scratch\n"
+        )

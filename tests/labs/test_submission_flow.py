@@ -3,7 +3,11 @@ with the real Docker engine, events over a real websocket served by daphne."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
+import uuid
 
 import pytest
 import websockets
@@ -170,3 +174,52 @@ def test_a_websocket_from_a_foreign_origin_is_refused(stack, student, exercise):
             timeout=2,
             origin="http://evil.example",
         )
+
+
+def test_a_build_whose_worker_is_killed_is_retried_by_another_worker_process_and_finishes(
+    stack, student, exercise
+):
+    nonce = uuid.uuid4().hex
+    dockerfile = f"FROM python:3.11-slim\nRUN echo {nonce} && sleep 8 && echo slept\n"
+    submission = submit(student, exercise, dockerfile)
+    deadline = time.monotonic() + 60
+    while not submission.events.filter(kind="step", payload__name__startswith="RUN echo").exists():
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.2)
+    children = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(stack.worker.popen.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert children, "the worker has a pool process"
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+
+    finished = wait_finished(submission.pk)
+    assert finished.status == Submission.Status.DONE
+    assert finished.attempts == 2
+    building = [e for e in finished.events.filter(kind="status") if e.payload["status"] == "building"]
+    assert len(building) == 2
+    assert engine.labelled_leftovers(value=str(submission.pk)) == {"containers": [], "images": []}
+
+
+def test_the_reaper_removes_labelled_leftovers_of_killed_runs(db):
+    from labs.services import leftovers_reap
+
+    name = f"layerlab-leftover-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        [
+            "docker",
+            "create",
+            "--name",
+            name,
+            "--label",
+            f"{engine.LABEL_SUBMISSION}=999999",
+            "debian:bookworm-slim",
+            "true",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert engine.labelled_leftovers(value="999999")["containers"]
+    removed = leftovers_reap(older_than_seconds=0)
+    assert removed["containers"] >= 1
+    assert engine.labelled_leftovers(value="999999") == {"containers": [], "images": []}
