@@ -29,6 +29,15 @@ class Exercise(models.Model):
     allowed_base_images = models.JSONField(default=default_base_images)
     build_timeout_seconds = models.PositiveIntegerField(default=300)
     position = models.PositiveIntegerField(default=0)
+    solution_dockerfile = models.TextField(blank=True)
+    solution_dockerignore = models.TextField(blank=True)
+    rubric = models.JSONField(default=dict, blank=True, help_text="Validated rubric data; empty = all criteria.")
+    behaviour_tests = models.JSONField(
+        default=dict, blank=True, help_text="container-structure-test spec (schema 2.0.0 field names)."
+    )
+    reference_image_size = models.BigIntegerField(
+        null=True, blank=True, help_text="Bytes of the reference solution's image, measured by building it."
+    )
 
     class Meta:
         ordering = ["session", "position", "id"]
@@ -63,6 +72,7 @@ class Submission(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="submissions")
     dockerfile = models.TextField()
+    dockerignore = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.TextField(blank=True)
@@ -76,6 +86,8 @@ class Submission(models.Model):
     image_size = models.BigIntegerField(null=True, blank=True)
     layer_count = models.PositiveIntegerField(null=True, blank=True)
     build_seconds = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    results = models.JSONField(default=list, blank=True, help_text="Per-criterion results of the last grading.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

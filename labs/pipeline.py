@@ -1,0 +1,414 @@
+"""One grading, start to finish, with no database in sight: policy → static criteria → build →
+evidence from the image and sandboxed runs (gathered in parallel) → criteria → score. Every
+step and result goes to a `Sink` as it happens; `labs.services` stores and pushes them, the
+`grade` command prints them. Docker is reached only through `sandbox`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from labs.grading.criteria import CheckResult, all_criteria
+from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
+from labs.grading.rubric import Rubric, Score, default_rubric, score
+from labs.grading.static import run_static
+from sandbox import engine, layers, policy
+from sandbox import run as sandbox_run
+from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
+from sandbox.dockerfile import DockerfileSyntaxError, ParsedDockerfile, parse
+from sandbox.image import ImageFacts, image_facts
+from sandbox.limits import BuildLimits
+
+DEPENDENCY_INSTALL = re.compile(
+    r"\b(pip3?|python3?\s+-m\s+pip)\s+install\b|\bnpm\s+(ci|install|i)\b|\byarn(\s+install)?\b|"
+    r"\bgo\s+mod\s+download\b|\bbundle\s+install\b|\bpoetry\s+install\b|\bcomposer\s+install\b|"
+    r"\bmvn\b.*dependency:|\bapt-get\s+install\b|\bapk\s+add\b",
+    re.I,
+)
+MANIFESTS = re.compile(
+    r"(^|/)(requirements[^/]*\.txt|pyproject\.toml|poetry\.lock|Pipfile(\.lock)?|package(-lock)?\.json|"
+    r"yarn\.lock|pnpm-lock\.yaml|go\.(mod|sum)|Gemfile(\.lock)?|composer\.(json|lock)|pom\.xml)$"
+)
+SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".ts", ".go", ".rb", ".java", ".php", ".rs", ".c", ".html")
+COMMENT = {".py": "#", ".rb": "#", ".html": "<!--"}
+
+
+class Sink(Protocol):
+    def status(self, status: str, message: str, message_code: str, **extra: Any) -> None: ...
+    def step(self, payload: dict[str, Any]) -> None: ...
+    def log(self, step: str, line: str, truncated: bool) -> None: ...
+    def idle(self) -> None: ...
+    def check(self, payload: dict[str, Any]) -> None: ...
+    def score(self, payload: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """What grading needs to know about an exercise, as plain data."""
+
+    context_files: Mapping[str, str | bytes]
+    allowed_bases: tuple[str, ...]
+    limits: BuildLimits
+    rubric: Rubric | None = None
+    behaviour_tests: Mapping[str, Any] = field(default_factory=dict)
+    reference_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+    line: int | None = None
+    output: tuple[str, ...] = ()
+    violations: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass
+class Outcome:
+    failure: Failure | None = None
+    facts: ImageFacts | None = None
+    results: list[CheckResult] = field(default_factory=list)
+    score: Score | None = None
+    build_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def effective_rubric(spec: ExerciseSpec) -> Rubric:
+    if spec.rubric is not None and spec.rubric.items:
+        return spec.rubric
+    skip = {"run.healthcheck", "run.healthcheck_declared"}
+    if not spec.behaviour_tests:
+        skip.add("run.behaviour")
+    return default_rubric(i for i in all_criteria() if i not in skip)
+
+
+def check_payload(result: CheckResult, rubric: Rubric) -> dict[str, Any]:
+    registered = all_criteria()[result.criterion]
+    c = registered.criterion
+    item = rubric.item(result.criterion)
+    total = sum(i.weight for i in rubric.items) or 1.0
+    weight = item.weight if item else 0.0
+    return {
+        **result.as_dict(),
+        "category": c.category,
+        "title": {"en": c.title.en, "ko": c.title.ko},
+        "why": {"en": c.why.en, "ko": c.why.ko},
+        "fix": {"en": c.fix.en, "ko": c.fix.ko},
+        "anchors": list(c.anchors),
+        "weight": weight,
+        "required": bool(item and item.required),
+        "max_points": round(100 * weight / total, 2),
+    }
+
+
+def score_payload(result: Score) -> dict[str, Any]:
+    return {
+        "score": result.total,
+        "capped": result.capped,
+        "failed_required": list(result.failed_required),
+        "items": [
+            {
+                "criterion": s.result.criterion,
+                "points": s.points,
+                "max_points": s.max_points,
+                "verdict": s.result.verdict,
+            }
+            for s in result.items
+        ],
+    }
+
+
+def grade(
+    *, spec: ExerciseSpec, dockerfile: str, dockerignore: str, tag: str, labels: Mapping[str, str], sink: Sink
+) -> Outcome:
+    outcome = Outcome()
+    violations = policy.check_dockerfile(
+        dockerfile.encode("utf-8"),
+        allowed_bases=list(spec.allowed_bases),
+        engine_supports_heredocs=engine.supports_heredocs(),
+    )
+    if violations:
+        first = violations[0]
+        outcome.failure = Failure(
+            first.code,
+            "\n".join(v.message for v in violations),
+            first.line,
+            violations=tuple({"code": v.code, "line": v.line, "message": v.message} for v in violations),
+        )
+        return outcome
+    try:
+        parsed = parse(dockerfile)
+    except DockerfileSyntaxError as exc:
+        outcome.failure = Failure("syntax", str(exc), exc.line)
+        return outcome
+
+    rubric = effective_rubric(spec)
+    wanted = {i.id for i in rubric.items}
+    registry = all_criteria()
+    static_ids = [i for i in wanted if registry[i].criterion.source == "dockerfile"]
+    for result in run_static(
+        dockerfile,
+        parsed,
+        dockerignore=dockerignore or None,
+        context_paths=frozenset(spec.context_files),
+        options_by_id={i: rubric.options_for(i) for i in static_ids},
+        only=static_ids,
+    ):
+        outcome.results.append(result)
+        sink.check(check_payload(result, rubric))
+
+    files = dict(spec.context_files)
+    if dockerignore:
+        files[".dockerignore"] = dockerignore
+    result = _build(dockerfile, files, parsed, tag, labels, spec.limits, sink)
+    outcome.build_seconds = result.seconds
+    if not result.ok:
+        outcome.failure = Failure(result.code, result.message, result.line, tuple(result.output))
+        return outcome
+
+    sink.status("analysing", "Measuring your image.", "analysing")
+    outcome.facts = image_facts(tag)
+    image_ids = [i for i in wanted if registry[i].criterion.source != "dockerfile"]
+    for r in _image_results(
+        spec, rubric, image_ids, parsed, dockerfile, files, tag, labels, outcome.facts, sink
+    ):
+        outcome.results.append(r)
+    outcome.score = score(rubric, outcome.results)
+    sink.score(score_payload(outcome.score))
+    return outcome
+
+
+def _build(
+    dockerfile: str,
+    files: Mapping[str, str | bytes],
+    parsed: ParsedDockerfile,
+    tag: str,
+    labels: Mapping[str, str],
+    limits: BuildLimits,
+    sink: Sink | None,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+) -> BuildResult:
+    def on_event(event: dict[str, Any]) -> None:
+        if event["kind"] == "log":
+            if sink:
+                sink.log(event["step"], event["line"], bool(event.get("truncated")))
+            return
+        payload = {k: v for k, v in event.items() if k != "kind"}
+        if on_step:
+            on_step(payload)
+        if sink:
+            sink.step(payload)
+
+    request = BuildRequest(
+        dockerfile=dockerfile,
+        context_files=files,
+        tag=tag,
+        labels=labels,
+        limits=limits,
+        sources=step_sources(parsed),
+    )
+    return build_image(request, on_event, on_idle=sink.idle if sink else None)
+
+
+def _final_stage_lines(parsed: ParsedDockerfile) -> dict[str, Any]:
+    final = parsed.stages[-1].index
+    out: dict[str, Any] = {"from": parsed.stages[-1].line, "user": None, "healthcheck": None, "deps": []}
+    for ins in parsed.instructions:
+        if ins.stage != final:
+            continue
+        if ins.keyword == "USER":
+            out["user"] = ins.start_line
+        elif ins.keyword == "HEALTHCHECK":
+            out["healthcheck"] = ins.start_line
+        elif ins.keyword == "RUN" and DEPENDENCY_INSTALL.search(ins.original):
+            out["deps"].append(ins.start_line)
+    return out
+
+
+def _final_base(parsed: ParsedDockerfile) -> str:
+    stage = parsed.stages[-1]
+    seen = 0
+    while stage.is_stage_ref and seen < len(parsed.stages):
+        ref = stage.base_resolved.lower()
+        stage = next(s for s in parsed.stages if (s.name or "").lower() == ref or str(s.index) == ref)
+        seen += 1
+    return stage.base_resolved
+
+
+def _base_facts(base: str) -> tuple[int, frozenset[str]]:
+    if base == "scratch":
+        return 0, frozenset()
+    attrs = engine.image_attrs(base)
+    if attrs is None:
+        return 0, frozenset()
+    count = len((attrs.get("RootFS") or {}).get("Layers") or [])
+    report = layers.analyse_image(base)
+    return count, frozenset(str(f.path) for f in report.setuid_files)
+
+
+def _probe_file(files: Mapping[str, str | bytes], wanted: str) -> str | None:
+    if wanted:
+        return wanted if wanted in files else None
+    candidates = sorted(
+        p for p in files if p.endswith(SOURCE_SUFFIXES) and not MANIFESTS.search(p) and not p.startswith(".")
+    )
+    return candidates[0] if candidates else None
+
+
+def _rebuild(
+    dockerfile: str,
+    files: Mapping[str, str | bytes],
+    parsed: ParsedDockerfile,
+    tag: str,
+    labels: Mapping[str, str],
+    limits: BuildLimits,
+    source_file: str,
+) -> Rebuild:
+    """Edits one application source file and builds again on the same engine, to see which
+    steps BuildKit can take from its cache."""
+    edited = dict(files)
+    original = edited[source_file]
+    suffix = "." + source_file.rsplit(".", 1)[-1] if "." in source_file else ""
+    marker = COMMENT.get(suffix, "//")
+    probe = f"\n{marker} layerlab cache probe {uuid.uuid4().hex}\n"
+    edited[source_file] = original + (probe if isinstance(original, str) else probe.encode())
+    steps: dict[str, dict[str, Any]] = {}
+
+    def on_step(payload: dict[str, Any]) -> None:
+        if not payload.get("internal"):
+            steps[payload["id"]] = payload
+
+    rebuild_tag = f"{tag}-rebuild"
+    try:
+        result = _build(dockerfile, edited, parsed, rebuild_tag, labels, limits, None, on_step)
+    finally:
+        engine.image_remove(rebuild_tag)
+    if not result.ok:
+        return Rebuild(source_file, False, (), f"The rebuild failed: {result.message}")
+    return Rebuild(
+        source_file,
+        True,
+        tuple(
+            RebuildStep(
+                s["name"],
+                s.get("line"),
+                s["state"],
+                s["name"].startswith("RUN") and bool(DEPENDENCY_INSTALL.search(s["name"])),
+            )
+            for s in steps.values()
+        ),
+    )
+
+
+def _image_results(
+    spec: ExerciseSpec,
+    rubric: Rubric,
+    ids: list[str],
+    parsed: ParsedDockerfile,
+    dockerfile: str,
+    files: Mapping[str, str | bytes],
+    tag: str,
+    labels: Mapping[str, str],
+    facts: ImageFacts,
+    sink: Sink,
+) -> list[CheckResult]:
+    """Gathers evidence in parallel and judges each criterion as soon as what it needs is in."""
+    registry = all_criteria()
+    lines = _final_stage_lines(parsed)
+    evidence: dict[str, Any] = {
+        "size": facts.size,
+        "layer_count": facts.layer_count,
+        "base_layer_count": 0,
+        "config_user": facts.user,
+        "history": tuple(h.created_by for h in facts.history),
+        "final_from_line": lines["from"],
+        "user_line": lines["user"],
+        "healthcheck_line": lines["healthcheck"],
+        "reference_size": spec.reference_size,
+        "dependency_lines": tuple(lines["deps"]),
+    }
+    needs: dict[str, set[str]] = {
+        "opt.image_size": set(),
+        "opt.layer_count": {"base"},
+        "sec.no_history_secrets": set(),
+        "opt.efficiency": {"layers"},
+        "opt.no_build_tools": {"layers"},
+        "opt.no_package_caches": {"layers"},
+        "sec.no_secret_files": {"layers"},
+        "sec.setuid": {"layers", "base"},
+        "sec.non_root": {"user"},
+        "run.behaviour": {"structure"},
+        "run.healthcheck": {"health"},
+        "opt.build_cache": {"rebuild"},
+    }
+    pending = [i for i in ids if i in needs]
+    health_options = rubric.options_for("run.healthcheck") if "run.healthcheck" in ids else {}
+
+    def runs_user() -> dict[str, Any]:
+        return {"user": sandbox_run.effective_user(tag, facts.user, labels=labels)}
+
+    def runs_structure() -> dict[str, Any]:
+        try:
+            results = sandbox_run.run_structure_tests(tag, spec.behaviour_tests, labels=labels)
+        except sandbox_run.SpecError as exc:
+            return {"structure": [], "structure_error": f"The exercise's behaviour tests are invalid: {exc}"}
+        return {"structure": results}
+
+    def runs_health() -> dict[str, Any]:
+        if not health_options.get("required"):
+            return {"health": None}
+        wait_s = float(health_options.get("wait_seconds", 30))
+        return {"health": sandbox_run.healthcheck(tag, wait_seconds=wait_s, labels=labels)}
+
+    def rebuild() -> dict[str, Any]:
+        options = rubric.options_for("opt.build_cache")
+        source = _probe_file(files, str(options.get("source_file", "")))
+        if source is None:
+            return {"rebuild": None}
+        return {"rebuild": _rebuild(dockerfile, files, parsed, tag, labels, spec.limits, source)}
+
+    def base() -> dict[str, Any]:
+        count, setuid = _base_facts(_final_base(parsed))
+        return {"base_layer_count": count, "base_setuid": setuid}
+
+    jobs: dict[str, Callable[[], dict[str, Any]]] = {
+        "layers": lambda: {"report": layers.analyse_image(tag)},
+        "base": base,
+        "user": runs_user,
+        "structure": runs_structure,
+        "health": runs_health,
+        "rebuild": rebuild,
+    }
+    wanted_jobs = {need for i in pending for need in needs[i]}
+    done: set[str] = set()
+    results: list[CheckResult] = []
+
+    def judge_ready() -> None:
+        for cid in list(pending):
+            if needs[cid] <= done:
+                pending.remove(cid)
+                ev = ImageEvidence(**evidence)
+                result = registry[cid].check(ev, rubric.options_for(cid))
+                results.append(result)
+                sink.check(check_payload(result, rubric))
+
+    judge_ready()
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="layerlab-evidence") as pool:
+        futures: dict[Future[dict[str, Any]], str] = {pool.submit(jobs[name]): name for name in wanted_jobs}
+        while futures:
+            finished, _ = wait(futures, timeout=0.05, return_when=FIRST_COMPLETED)
+            sink.idle()
+            for future in finished:
+                name = futures.pop(future)
+                evidence.update(future.result())  # an EngineError here is ours: it propagates
+                done.add(name)
+            if finished:
+                judge_ready()
+    return results
