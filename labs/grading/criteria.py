@@ -28,6 +28,9 @@ class Text(NamedTuple):
         return self.ko if language.startswith("ko") else self.en
 
 
+NO_TEXT = Text("", "")
+
+
 @dataclass(frozen=True)
 class Criterion:
     id: str
@@ -51,7 +54,7 @@ class CheckResult:
     verdict: Verdict
     value: Any = None
     lines: tuple[int, ...] = ()
-    detail: Text = Text("", "")
+    detail: Text = NO_TEXT
     fraction: float | None = None
 
     def credit(self) -> float:

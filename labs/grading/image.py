@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from labs.grading.criteria import CheckResult, Text, criterion
+from labs.grading.criteria import CheckResult, Text, Verdict, criterion
 
 MB = 1_000_000
 
@@ -59,6 +59,10 @@ class ImageEvidence:
 
 def _mb(n: float) -> str:
     return f"{n / MB:.1f} MB"
+
+
+def _verdict(credit: float) -> Verdict:
+    return "pass" if credit >= 1 else ("fail" if credit <= 0 else "partial")
 
 
 def _linear(value: float, full_at: float, zero_at: float) -> float:
@@ -124,7 +128,7 @@ def _validate_size(options: Mapping[str, Any]) -> str | None:
 def image_size(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     full, zero = _size_thresholds(options, ev.reference_size)
     credit = _linear(ev.size, full, zero)
-    verdict = "pass" if credit >= 1 else ("fail" if credit <= 0 else "partial")
+    verdict = _verdict(credit)
     ref = f" (reference solution: {_mb(ev.reference_size)})" if ev.reference_size else ""
     ref_ko = f" (모범 답안: {_mb(ev.reference_size)})" if ev.reference_size else ""
     return CheckResult(
@@ -167,7 +171,7 @@ def image_size(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
 def layer_count(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     added = max(0, ev.layer_count - ev.base_layer_count)
     credit = _linear(added, options["max_added_layers"], options["zero_at_added_layers"])
-    verdict = "pass" if credit >= 1 else ("fail" if credit <= 0 else "partial")
+    verdict = _verdict(credit)
     return CheckResult(
         "opt.layer_count",
         verdict,
@@ -220,9 +224,9 @@ def efficiency(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
         0.5 if ok_waste else 0.5 * max(0.0, 1 - (wasted_pct - options["highest_user_wasted_percent"]))
     )
     credit = round(min(1.0, credit), 4)
-    verdict = "pass" if ok_eff and ok_waste else ("partial" if credit >= 0.5 else "fail")
+    verdict: Verdict = "pass" if ok_eff and ok_waste else ("partial" if credit >= 0.5 else "fail")
     top = (
-        [f"{i.path} ×{i.count}" for i in list(report.inefficiencies)[:3]]
+        [f"{i.path} x{i.count}" for i in list(report.inefficiencies)[:3]]
         if hasattr(report, "inefficiencies")
         else []
     )
@@ -378,8 +382,10 @@ def no_build_tools(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult
 def no_package_caches(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     if ev.report is None:
         return CheckResult("opt.no_package_caches", "skip")
-    caches = [c for c in ev.report.package_caches if int(getattr(c, "bytes", 0)) > options["tolerance_bytes"]]
-    total = sum(int(getattr(c, "bytes", 0)) for c in caches)
+    caches = [
+        c for c in ev.report.package_caches if int(getattr(c, "size_bytes", 0)) > options["tolerance_bytes"]
+    ]
+    total = sum(int(getattr(c, "size_bytes", 0)) for c in caches)
     if not caches:
         return CheckResult(
             "opt.no_package_caches",

@@ -100,6 +100,8 @@ def load_yaml_with_lines(text: str, filename: str) -> tuple[Any, dict[Path, int]
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if mark is not None and mark.line >= len(text.splitlines()):
+            mark = getattr(exc, "context_mark", None) or mark  # "end of file" is no help to an author
         raise RubricError(filename, mark.line + 1 if mark else None, f"not valid YAML: {exc}") from exc
     return data, (_lines_of(node) if node is not None else {})
 
@@ -166,7 +168,7 @@ def rubric_from_data(
         options = entry.get("options", {}) or {}
         if not isinstance(options, dict):
             raise fail((*here, "options"), f"{cid}: options must be a mapping")
-        _check_options(registered, options, lambda key, msg: fail((*here, "options", key), msg))
+        _check_options(registered, options, lambda key, msg, here=here: fail((*here, "options", key), msg))
         items.append(RubricItem(cid, float(weight), required, options))
     return Rubric(tuple(items), float(cap))
 
