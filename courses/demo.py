@@ -32,6 +32,57 @@ if __name__ == "__main__":
     HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Hello).serve_forever()
 '''
 
+SOLUTION = """FROM python:3.11-slim AS build
+WORKDIR /src
+COPY requirements.txt .
+RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt
+COPY app.py .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/venv/bin:$PATH
+RUN useradd --uid 10001 --no-create-home app
+WORKDIR /app
+COPY --from=build /venv /venv
+COPY --from=build /src/app.py .
+USER 10001
+EXPOSE 8000
+CMD ["python", "app.py"]
+"""
+
+BEHAVIOUR_TESTS = {
+    "schemaVersion": "2.0.0",
+    "commandTests": [
+        {
+            "name": "the app imports and knows its handler",
+            "command": "python",
+            "args": ["-c", "import sys; sys.path.insert(0, '/app'); import app; print(app.Hello.__name__)"],
+            "expectedOutput": ["^Hello"],
+        }
+    ],
+    "fileExistenceTests": [{"name": "app.py is in /app", "path": "/app/app.py", "shouldExist": True}],
+    "metadataTest": {"exposedPorts": ["8000"]},
+}
+
+RUBRIC = {
+    "criteria": [
+        {"id": "opt.multi_stage", "weight": 10},
+        {"id": "opt.slim_final_base", "weight": 5},
+        {"id": "sec.pinned_base", "weight": 5},
+        {"id": "sec.final_user", "weight": 5},
+        {"id": "sec.non_root", "weight": 15, "required": True},
+        {"id": "opt.pip_cache", "weight": 5},
+        {"id": "opt.cache_order", "weight": 5},
+        {"id": "opt.exec_form", "weight": 5},
+        {"id": "opt.image_size", "weight": 10, "options": {"full_at_mb": 180, "zero_at_mb": 500}},
+        {"id": "opt.layer_count", "weight": 5},
+        {"id": "opt.efficiency", "weight": 5},
+        {"id": "opt.no_package_caches", "weight": 5},
+        {"id": "sec.no_secret_files", "weight": 5},
+        {"id": "run.behaviour", "weight": 15, "required": True},
+        {"id": "opt.build_cache", "weight": 5},
+    ]
+}
+
 STARTER = """FROM python:3.11-slim
 COPY . /app
 WORKDIR /app
@@ -55,9 +106,11 @@ USER 10001
 ```
 """
 
-INSTRUCTIONS = """`app.py`를 실행하는 이미지를 만드세요. 슬림 베이스, 비루트 사용자, exec 형식의 CMD를 쓰세요.
+INSTRUCTIONS = """`app.py`를 실행하는 이미지를 만드세요. 슬림 베이스, 비루트 사용자, exec 형식의 CMD를 쓰고
+8000번 포트를 EXPOSE 하세요. 채점은 최적화·보안·동작 테스트를 모두 봅니다.
 
-Containerise `app.py`: a slim base, a non-root user, an exec-form `CMD`.
+Containerise `app.py`: a slim base, a non-root user, an exec-form `CMD`, and `EXPOSE 8000`.
+Grading looks at optimisation, security and behaviour tests.
 """
 
 
@@ -99,6 +152,9 @@ def demo_load() -> dict[str, str]:
             "instructions_md": INSTRUCTIONS,
             "starter_dockerfile": STARTER,
             "context_files": {"app.py": APP_PY, "requirements.txt": ""},
+            "solution_dockerfile": SOLUTION,
+            "behaviour_tests": BEHAVIOUR_TESTS,
+            "rubric": RUBRIC,
             "build_timeout_seconds": 300,
             "position": 1,
         },

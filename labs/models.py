@@ -31,7 +31,9 @@ class Exercise(models.Model):
     position = models.PositiveIntegerField(default=0)
     solution_dockerfile = models.TextField(blank=True)
     solution_dockerignore = models.TextField(blank=True)
-    rubric = models.JSONField(default=dict, blank=True, help_text="Validated rubric data; empty = all criteria.")
+    rubric = models.JSONField(
+        default=dict, blank=True, help_text="Validated rubric data; empty = all criteria."
+    )
     behaviour_tests = models.JSONField(
         default=dict, blank=True, help_text="container-structure-test spec (schema 2.0.0 field names)."
     )
@@ -87,7 +89,9 @@ class Submission(models.Model):
     layer_count = models.PositiveIntegerField(null=True, blank=True)
     build_seconds = models.FloatField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
-    results = models.JSONField(default=list, blank=True, help_text="Per-criterion results of the last grading.")
+    results = models.JSONField(
+        default=list, blank=True, help_text="Per-criterion results of the last grading."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -13,12 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from labs import pipeline
 from labs.events import LogBatcher, event_emit
+from labs.grading.rubric import rubric_from_data
 from labs.models import Exercise, Submission, SubmissionEvent
-from sandbox import engine, policy
-from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
-from sandbox.dockerfile import DockerfileSyntaxError, parse
-from sandbox.image import image_facts
+from labs.pipeline import ExerciseSpec
+from sandbox import engine
 from sandbox.limits import BuildLimits
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,13 @@ class RetryLater(Exception):
     """Grading hit our fault and should be retried by the task."""
 
 
-def submission_create(*, owner: AbstractBaseUser, exercise: Exercise, dockerfile: str) -> Submission:
+def submission_create(
+    *, owner: AbstractBaseUser, exercise: Exercise, dockerfile: str, dockerignore: str = ""
+) -> Submission:
     text = dockerfile.replace("\r\n", "\n")
+    ignore = dockerignore.replace("\r\n", "\n")
+    if len(ignore.encode("utf-8")) > 16 * 1024:
+        raise ValidationError("The .dockerignore is larger than 16 KiB.")
     if not text.strip():
         raise ValidationError("The Dockerfile is empty.")
     limit = BuildLimits().dockerfile_cap_bytes
@@ -62,7 +67,9 @@ def submission_create(*, owner: AbstractBaseUser, exercise: Exercise, dockerfile
             f"You have submitted {recent} times in the last minute. Wait a little, then submit again."
         )
     with transaction.atomic():
-        submission = Submission.objects.create(owner=owner, exercise=exercise, dockerfile=text)
+        submission = Submission.objects.create(
+            owner=owner, exercise=exercise, dockerfile=text, dockerignore=ignore
+        )
         event_emit(
             submission_id=submission.pk,
             kind=Kind.STATUS,
@@ -180,80 +187,95 @@ def _give_up(submission: Submission) -> None:
 def _our_fault(submission: Submission, exc: BaseException) -> None:
     submission.refresh_from_db(fields=["attempts", "status"])
     if submission.attempts >= settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
-        submission.failure_code = "our_fault"
-        submission.failure_message = OUR_FAULT_FINAL
-        submission.save(update_fields=["failure_code", "failure_message"])
-        _set_status(
-            submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault", message_code="our_fault"
-        )
+        _give_up(submission)
         return
     _set_status(submission, Status.QUEUED, message=OUR_FAULT_RETRY, code="retrying", message_code="retrying")
     raise RetryLater(str(exc)) from exc
 
 
-def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
-    data = submission.dockerfile.encode("utf-8")
-    violations = policy.check_dockerfile(
-        data,
-        allowed_bases=list(exercise.allowed_base_images),
-        engine_supports_heredocs=engine.supports_heredocs(),
+def exercise_spec(exercise: Exercise) -> ExerciseSpec:
+    return ExerciseSpec(
+        context_files=exercise.context_files,
+        allowed_bases=tuple(exercise.allowed_base_images),
+        limits=BuildLimits(
+            timeout_seconds=float(exercise.build_timeout_seconds),
+            log_cap_bytes=settings.LAYERLAB_LOG_CAP_BYTES,
+            context_cap_bytes=settings.LAYERLAB_CONTEXT_CAP_BYTES,
+            image_cap_bytes=settings.LAYERLAB_IMAGE_CAP_BYTES,
+        ),
+        rubric=rubric_from_data(exercise.rubric, filename=f"exercise {exercise.slug}")
+        if exercise.rubric
+        else None,
+        behaviour_tests=exercise.behaviour_tests or {},
+        reference_size=exercise.reference_image_size,
     )
-    if violations:
-        first = violations[0]
+
+
+class SubmissionSink:
+    """Stores every step, log batch, check and score of one submission as events (then pushed)."""
+
+    def __init__(self, submission: Submission) -> None:
+        self.submission = submission
+        self.batcher = LogBatcher(submission.pk)
+
+    def _emit(self, kind: str, payload: dict[str, Any]) -> None:
+        self.batcher.flush()
+        event_emit(submission_id=self.submission.pk, kind=kind, payload=payload)
+
+    def status(self, status: str, message: str, message_code: str, **extra: Any) -> None:
+        self.batcher.flush()
+        _set_status(self.submission, status, message=message, message_code=message_code, **extra)
+
+    def step(self, payload: dict[str, Any]) -> None:
+        self._emit(Kind.STEP, payload)
+
+    def log(self, step: str, line: str, truncated: bool) -> None:
+        self.batcher.add(step, line, truncated=truncated)
+
+    def idle(self) -> None:
+        self.batcher.tick()
+
+    def check(self, payload: dict[str, Any]) -> None:
+        self._emit(Kind.CHECK, payload)
+
+    def score(self, payload: dict[str, Any]) -> None:
+        self._emit(Kind.SCORE, payload)
+
+
+def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
+    sink = SubmissionSink(submission)
+    try:
+        outcome = pipeline.grade(
+            spec=exercise_spec(exercise),
+            dockerfile=submission.dockerfile,
+            dockerignore=submission.dockerignore,
+            tag=tag,
+            labels={engine.LABEL_SUBMISSION: str(submission.pk)},
+            sink=sink,
+        )
+    finally:
+        sink.batcher.flush()
+    submission.build_seconds = outcome.build_seconds or None
+    submission.results = [r.as_dict() for r in outcome.results]
+    submission.save(update_fields=["build_seconds", "results"])
+    if outcome.failure is not None:
+        f = outcome.failure
         _fail(
             submission,
-            code=first.code,
-            line=first.line,
-            message="\n".join(v.message for v in violations),
-            violations=[{"code": v.code, "line": v.line, "message": v.message} for v in violations],
+            code=f.code,
+            message=f.message,
+            line=f.line,
+            output=list(f.output),
+            violations=list(f.violations),
         )
         return
-    try:
-        parsed = parse(submission.dockerfile)
-    except DockerfileSyntaxError as exc:  # policy already reported these; belt and braces
-        _fail(submission, code="syntax", line=exc.line, message=str(exc))
-        return
-
-    limits = BuildLimits(
-        timeout_seconds=float(exercise.build_timeout_seconds),
-        log_cap_bytes=settings.LAYERLAB_LOG_CAP_BYTES,
-        context_cap_bytes=settings.LAYERLAB_CONTEXT_CAP_BYTES,
-        image_cap_bytes=settings.LAYERLAB_IMAGE_CAP_BYTES,
-    )
-    batcher = LogBatcher(submission.pk)
-
-    def on_event(event: dict[str, Any]) -> None:
-        if event["kind"] == "log":
-            batcher.add(event["step"], event["line"], truncated=bool(event.get("truncated")))
-            return
-        batcher.flush()
-        payload = {k: v for k, v in event.items() if k != "kind"}
-        event_emit(submission_id=submission.pk, kind=Kind.STEP, payload=payload)
-
-    request = BuildRequest(
-        dockerfile=submission.dockerfile,
-        context_files=exercise.context_files,
-        tag=tag,
-        labels={engine.LABEL_SUBMISSION: str(submission.pk)},
-        limits=limits,
-        sources=step_sources(parsed),
-    )
-    try:
-        result = build_image(request, on_event, on_idle=batcher.tick)
-    finally:
-        batcher.flush()
-    submission.build_seconds = result.seconds
-    submission.save(update_fields=["build_seconds"])
-    if not result.ok:
-        _fail_build(submission, result)
-        return
-
-    _set_status(submission, Status.ANALYSING, message="Measuring your image.", message_code="analysing")
-    facts = image_facts(tag)
+    facts = outcome.facts
+    assert facts is not None and outcome.score is not None
     submission.image_id = facts.id
     submission.image_size = facts.size
     submission.layer_count = facts.layer_count
-    submission.save(update_fields=["image_id", "image_size", "layer_count"])
+    submission.score = outcome.score.total
+    submission.save(update_fields=["image_id", "image_size", "layer_count", "score"])
     _set_status(
         submission,
         Status.DONE,
@@ -261,13 +283,10 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
         message_code="done",
         image_size=facts.size,
         layer_count=facts.layer_count,
-        build_seconds=round(result.seconds, 2),
+        build_seconds=round(outcome.build_seconds, 2),
         user=facts.user,
+        score=outcome.score.total,
     )
-
-
-def _fail_build(submission: Submission, result: BuildResult) -> None:
-    _fail(submission, code=result.code, message=result.message, line=result.line, output=result.output)
 
 
 def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:

@@ -18,10 +18,14 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
     exercise = get_object_or_404(Exercise.objects.select_related("session__course"), slug=slug)
     submissions = submission_list_for_user(request.user, exercise)[:20]
     dockerfile = submissions[0].dockerfile if submissions else exercise.starter_dockerfile
+    dockerignore = submissions[0].dockerignore if submissions else ""
     if request.method == "POST":
         dockerfile = request.POST.get("dockerfile", "")
+        dockerignore = request.POST.get("dockerignore", "")
         try:
-            submission = submission_create(owner=request.user, exercise=exercise, dockerfile=dockerfile)
+            submission = submission_create(
+                owner=request.user, exercise=exercise, dockerfile=dockerfile, dockerignore=dockerignore
+            )
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
@@ -39,6 +43,7 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "exercise": exercise,
             "instructions_html": render_markdown(exercise.instructions_md),
             "dockerfile": dockerfile,
+            "dockerignore": dockerignore,
             "submissions": submissions,
             "current": current,
         },

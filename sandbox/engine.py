@@ -3,13 +3,18 @@ the docker CLI. Everything here takes and returns plain data."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import ctypes
 import functools
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import tarfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -152,6 +157,16 @@ def image_attrs(ref: str) -> dict[str, Any] | None:
     return attrs
 
 
+def image_export_stream(ref: str) -> Iterator[bytes]:
+    """`docker save` of one image, yielded as it arrives so a caller can parse it without holding
+    or writing the archive. Closing the iterator early drops the connection: the engine has
+    already materialised every layer before the first byte, so the rest costs it nothing."""
+    try:
+        yield from client().images.get(ref).save(chunk_size=1 << 20)
+    except docker.errors.APIError as exc:
+        raise EngineError(f"exporting {ref}: {exc}") from exc
+
+
 def image_history(ref: str) -> list[dict[str, Any]]:
     try:
         history: list[dict[str, Any]] = client().api.history(ref)
@@ -270,3 +285,365 @@ def supports_heredocs() -> bool:
     """Heredocs are built into the Dockerfile frontend from Docker Engine 23; with `# syntax=`
     refused, an older engine cannot build them at all."""
     return server_version() >= (23, 0)
+
+
+# Containers for behaviour tests (sandbox.run). Everything below creates containers only under
+# the locks the caller passes, labels each one, and removes each one before returning.
+
+NOOP_COMMAND = ("layerlab-noop-never-run",)
+"""The command of a container that is created only to read its filesystem: it is never started,
+but the engine refuses to create a container of an image that has neither ENTRYPOINT nor CMD."""
+
+_LOCKED_HOST_KEYS = frozenset(
+    {
+        "mem_limit",
+        "memswap_limit",
+        "nano_cpus",
+        "pids_limit",
+        "read_only",
+        "tmpfs",
+        "network_mode",
+        "cap_drop",
+        "security_opt",
+        "runtime",
+        "ulimits",
+        "init",
+    }
+)
+"""The only host settings a caller may pass. Anything that widens a container (privileged,
+cap_add, binds, devices, host namespaces, published ports) is not in the list, so no caller can
+ask for it by mistake."""
+
+_REQUIRED_HOST_KEYS = frozenset(
+    {"mem_limit", "memswap_limit", "pids_limit", "network_mode", "cap_drop", "security_opt"}
+)
+
+
+def _labels_or_default(labels: Mapping[str, str] | None) -> dict[str, str]:
+    """Every container carries a submission label so the reaper can find what a killed worker
+    left behind."""
+    found = dict(labels or {})
+    if not found:
+        found = {LABEL_SUBMISSION: "adhoc"}
+    return found
+
+
+def _host_config(host: Mapping[str, Any]) -> Any:
+    unknown = set(host) - _LOCKED_HOST_KEYS
+    if unknown:
+        raise ValueError(f"host settings not allowed for a sandboxed container: {sorted(unknown)}")
+    missing = _REQUIRED_HOST_KEYS - set(host)
+    if missing:
+        raise ValueError(f"a sandboxed container needs these host settings: {sorted(missing)}")
+    settings = {k: v for k, v in host.items() if v is not None}
+    return client().api.create_host_config(
+        **settings,
+        privileged=False,
+        log_config={"type": "none", "config": {}},
+    )
+
+
+def container_create(
+    image: str,
+    *,
+    command: Sequence[str] | None,
+    entrypoint: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    user: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    host: Mapping[str, Any],
+) -> str:
+    """Creates (never starts) a container and returns its id. `entrypoint=[]` clears the image's
+    entrypoint; `None` keeps it. The caller owns the id and must `container_remove` it."""
+    api = client().api
+    try:
+        created = api.create_container(
+            image,
+            command=list(command) if command is not None else None,
+            entrypoint=list(entrypoint) if entrypoint is not None else None,
+            environment=dict(env) if env else None,
+            user=user or None,
+            labels=_labels_or_default(labels),
+            host_config=_host_config(host),
+            network_disabled=host.get("network_mode") == "none",
+            use_config_proxy=False,
+        )
+    except docker.errors.ImageNotFound as exc:
+        raise EngineError(f"image {image} is not in the engine") from exc
+    except docker.errors.APIError as exc:
+        raise EngineError(f"creating a container of {image}: {exc}") from exc
+    return str(created["Id"])
+
+
+def container_remove(container_id: str) -> None:
+    """Force-removes a container with its anonymous volumes (an image's VOLUME makes one on
+    every create). Missing is fine."""
+    try:
+        client().api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 404:
+            raise EngineError(f"removing container {container_id[:12]}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def container_created(
+    image: str, *, labels: Mapping[str, str] | None, host: Mapping[str, Any]
+) -> Iterator[str]:
+    """A created-not-started container for reading the image's filesystem through the archive
+    API: works on images without a shell or any binary at all (scratch, distroless)."""
+    container_id = container_create(image, command=NOOP_COMMAND, labels=labels, host=host)
+    try:
+        yield container_id
+    finally:
+        container_remove(container_id)
+
+
+class _Capped:
+    """Collects one output stream up to a cap and counts what it had to drop."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        room = self.cap - self.kept
+        if room > 0:
+            self.chunks.append(data[:room])
+            self.kept += min(room, len(data))
+        self.dropped += max(0, len(data) - max(room, 0))
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _drain(stream: Any, out: _Capped, err: _Capped) -> None:
+    """Reads the attached stream to its end, past the caps too: a writer blocked on a full pipe
+    would otherwise look like a program that hangs."""
+    try:
+        for stdout, stderr in stream:
+            if stdout:
+                out.add(stdout)
+            if stderr:
+                err.add(stderr)
+    except Exception:  # noqa: S110 (the stream breaks when the container is killed: keep what we have)
+        pass
+
+
+def _wait_exit(container_id: str, timeout: float) -> bool:
+    """True when the container exited within `timeout` seconds."""
+    if timeout <= 0:
+        return False
+    try:
+        client().api.wait(container_id, timeout=timeout)
+    except OSError:  # requests' ReadTimeout and ConnectionError: still running at the deadline
+        return False
+    except docker.errors.APIError as exc:
+        raise EngineError(f"waiting for container {container_id[:12]}: {exc}") from exc
+    return True
+
+
+def _start_error(container_id: str, exc: docker.errors.APIError) -> str:
+    """The runtime's message when the image could not start its process (no such executable,
+    unknown user): the student's fault. Anything else is the engine's, and raises."""
+    state = client().api.inspect_container(container_id).get("State") or {}
+    if state.get("Error"):
+        return str(state["Error"])
+    raise EngineError(f"starting container {container_id[:12]}: {exc}") from exc
+
+
+def container_run_locked(
+    image: str,
+    *,
+    command: Sequence[str] | None,
+    entrypoint: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    user: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    host: Mapping[str, Any],
+    timeout_seconds: float,
+    output_cap_bytes: int,
+    commit_labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Runs one container to its end or to the wall-clock limit (then SIGKILL), and removes it
+    whatever happens. Output is read from an attach made before the start, so nothing is lost
+    and nothing is written to the engine's disk (the log driver is `none`).
+
+    Returns plain data: exit_code (None when it never ran), stdout and stderr (bytes, each at
+    most `output_cap_bytes`), stdout_dropped and stderr_dropped (bytes past the cap), truncated,
+    timed_out, oom_killed, seconds, start_error (the
+    engine's message when the process could not be started, e.g. no such executable) and image
+    (the id of the committed result when `commit_labels` is given and the process ran)."""
+    api = client().api
+    container_id = container_create(
+        image, command=command, entrypoint=entrypoint, env=env, user=user, labels=labels, host=host
+    )
+    out, err = _Capped(output_cap_bytes), _Capped(output_cap_bytes)
+    reader: threading.Thread | None = None
+    result: dict[str, Any] = {
+        "exit_code": None,
+        "timed_out": False,
+        "oom_killed": False,
+        "seconds": 0.0,
+        "start_error": None,
+        "image": None,
+    }
+    try:
+        try:
+            stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"attaching to container {container_id[:12]}: {exc}") from exc
+        reader = threading.Thread(target=_drain, args=(stream, out, err), daemon=True)
+        reader.start()
+        started = time.monotonic()
+        try:
+            api.start(container_id)
+        except docker.errors.APIError as exc:
+            result["start_error"] = _start_error(container_id, exc)
+        if result["start_error"] is None:
+            exited = _wait_exit(container_id, timeout_seconds - (time.monotonic() - started))
+            result["seconds"] = time.monotonic() - started
+            if not exited:
+                result["timed_out"] = True
+                with contextlib.suppress(docker.errors.APIError):
+                    api.kill(container_id)
+                _wait_exit(container_id, 10)
+        reader.join(timeout=5)
+        state = api.inspect_container(container_id).get("State") or {}
+        if result["start_error"] is None or state.get("ExitCode"):
+            result["exit_code"] = int(state.get("ExitCode", -1))
+        result["oom_killed"] = bool(state.get("OOMKilled"))
+        if commit_labels is not None and result["start_error"] is None and not result["timed_out"]:
+            changes = [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in commit_labels.items()]
+            result["image"] = str(api.commit(container_id, changes=changes)["Id"])
+    except docker.errors.APIError as exc:
+        raise EngineError(f"running a container of {image}: {exc}") from exc
+    finally:
+        container_remove(container_id)
+        if reader is not None:
+            reader.join(timeout=5)
+    result["stdout"] = out.value()
+    result["stderr"] = err.value()
+    result["stdout_dropped"] = out.dropped
+    result["stderr_dropped"] = err.dropped
+    result["truncated"] = bool(out.dropped or err.dropped)
+    return result
+
+
+def _archive_response(container_id: str, path: str) -> Any:
+    """The raw archive response for `path` (the daemon tars it lazily; the caller reads as little
+    as it needs and must close it, or a later remove of the container waits on it)."""
+    api = client().api
+    res = api._get(api._url("/containers/{0}/archive", container_id), params={"path": path}, stream=True)
+    return res
+
+
+def container_stat_path(container_id: str, path: str) -> dict[str, Any] | None:
+    """lstat of a path in a (created) container: None when it does not exist. `mode` is Go's
+    os.FileMode (what container-structure-test prints), uid/gid come from the archive's first
+    header, `link_target` is the engine's resolution of a symlink inside the container."""
+    res = _archive_response(container_id, path)
+    try:
+        if res.status_code == 404:
+            return None
+        if res.status_code >= 400:
+            message = res.text.strip()
+            if res.status_code == 500 and "not a directory" in message:
+                return None
+            raise EngineError(f"reading {path} in container {container_id[:12]}: {message}")
+        stat = json.loads(base64.b64decode(res.headers.get("X-Docker-Container-Path-Stat", "")))
+        res.raw.decode_content = True
+        with tarfile.open(fileobj=res.raw, mode="r|") as archive:
+            first = archive.next()
+        return {
+            "name": str(stat.get("name", "")),
+            "mode": int(stat.get("mode", 0)),
+            "size": int(stat.get("size", 0)),
+            "link_target": str(stat.get("linkTarget", "")),
+            "uid": first.uid if first is not None else None,
+            "gid": first.gid if first is not None else None,
+        }
+    except (tarfile.TarError, ValueError) as exc:
+        raise EngineError(f"reading {path} in container {container_id[:12]}: {exc}") from exc
+    finally:
+        res.close()
+
+
+def container_read_file(container_id: str, path: str, cap_bytes: int) -> tuple[bytes, bool] | None:
+    """The first `cap_bytes` of a regular file in a (created) container and whether there was
+    more. None when the path does not exist or is not a regular file (symlinks are not followed
+    here: the caller resolves them with `container_stat_path`)."""
+    res = _archive_response(container_id, path)
+    try:
+        if res.status_code >= 400:
+            return None
+        res.raw.decode_content = True
+        with tarfile.open(fileobj=res.raw, mode="r|") as archive:
+            first = archive.next()
+            if first is None or not first.isreg():
+                return None
+            handle = archive.extractfile(first)
+            if handle is None:
+                return None
+            data = handle.read(cap_bytes + 1)
+        return data[:cap_bytes], len(data) > cap_bytes
+    except tarfile.TarError as exc:
+        raise EngineError(f"reading {path} in container {container_id[:12]}: {exc}") from exc
+    finally:
+        res.close()
+
+
+def container_health(
+    image: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    host: Mapping[str, Any],
+    wait_seconds: float,
+    poll_seconds: float = 0.25,
+) -> dict[str, Any]:
+    """Starts the image's own entrypoint/cmd detached under the locks, polls the engine's health
+    status until it settles or `wait_seconds` pass, then kills and removes the container.
+
+    Returns status ("healthy", "unhealthy", "none", "timeout", or "exited" when the process
+    ended before its check settled), exit_code (when it exited) and log (the engine's probe
+    records: exit code and output)."""
+    api = client().api
+    container_id = container_create(image, command=None, labels=labels, host=host)
+    status, exit_code, log = "timeout", None, []
+    try:
+        try:
+            api.start(container_id)
+        except docker.errors.APIError as exc:
+            message = _start_error(container_id, exc)
+            return {"status": "exited", "exit_code": None, "log": [{"exit_code": None, "output": message}]}
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            state = api.inspect_container(container_id).get("State") or {}
+            health = state.get("Health")
+            log = list((health or {}).get("Log") or [])
+            if health is None:
+                status = "none"
+                break
+            if health.get("Status") in ("healthy", "unhealthy"):
+                status = str(health["Status"])
+                break
+            if not state.get("Running"):
+                status, exit_code = "exited", state.get("ExitCode")
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(poll_seconds)
+    except docker.errors.APIError as exc:
+        raise EngineError(f"health check of {image}: {exc}") from exc
+    finally:
+        container_remove(container_id)
+    return {
+        "status": status,
+        "exit_code": exit_code,
+        "log": [
+            {"exit_code": entry.get("ExitCode"), "output": str(entry.get("Output", ""))} for entry in log
+        ],
+    }

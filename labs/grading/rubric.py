@@ -216,6 +216,7 @@ def score(rubric: Rubric, results: Sequence[CheckResult]) -> Score:
     total_weight = sum(i.weight for i in counted)
     scored: list[ScoredCriterion] = []
     failed_required: list[str] = []
+    raw_total = 0.0
     for item in rubric.items:
         result = by_id.get(item.id)
         if result is None:
@@ -224,10 +225,11 @@ def score(rubric: Rubric, results: Sequence[CheckResult]) -> Score:
         points = max_points * result.credit()
         if item.required and result.verdict == "fail":
             failed_required.append(item.id)
+        raw_total += points  # summed unrounded: 19 criteria at 100/19 each must still make 100
         scored.append(
             ScoredCriterion(result, item.weight, item.required, round(points, 2), round(max_points, 2))
         )
-    total = sum(s.points for s in scored)
+    total = raw_total
     capped = bool(failed_required) and total > rubric.required_cap
     if capped:
         total = rubric.required_cap

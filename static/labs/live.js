@@ -90,6 +90,76 @@
     if (atBottom) log.scrollTop = log.scrollHeight;
   }
 
+  const lang = (document.documentElement.lang || "ko").startsWith("ko") ? "ko" : "en";
+  const checks = new Map();
+
+  function showLine(line) {
+    const row = document.getElementById(`L${line}`);
+    if (row) {
+      document.querySelectorAll(".dockerfile li.flagged-check").forEach((n) => n.classList.remove("flagged-check"));
+      row.classList.add("flagged-check");
+      row.scrollIntoView({ block: "center", behavior: "smooth" });
+      return;
+    }
+    const editor = document.getElementById("dockerfile");
+    if (!editor) return;
+    const lines = editor.value.split("\n");
+    const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    editor.focus();
+    editor.setSelectionRange(start, start + (lines[line - 1] || "").length);
+  }
+
+  function onCheck(p) {
+    $("results").hidden = false;
+    const box = panel.querySelector(`[data-category="${p.category}"]`);
+    box.hidden = false;
+    let item = checks.get(p.criterion);
+    if (!item) {
+      item = el("li", "check");
+      item.dataset.criterion = p.criterion;
+      checks.set(p.criterion, item);
+      box.querySelector("ul").append(item);
+    }
+    item.dataset.verdict = p.verdict;
+    const head = el("div", "check-head");
+    head.append(
+      el("span", `verdict verdict-${p.verdict}`, t("Verdict" + cap(p.verdict), p.verdict)),
+      el("strong", "check-title", p.title[lang]),
+      el("code", "check-id", p.criterion),
+    );
+    const pts = el("span", "check-points");
+    pts.dataset.role = "points";
+    head.append(pts);
+    const detail = el("p", "check-detail", p.detail[lang] || "");
+    for (const line of p.lines || []) {
+      const link = el("button", "line-link", `${t("Line", "line")} ${line}`);
+      link.type = "button";
+      link.addEventListener("click", () => showLine(line));
+      detail.append(" ", link);
+      const row = document.getElementById(`L${line}`);
+      if (row && p.verdict !== "pass") row.classList.add(`verdict-line-${p.verdict}`);
+    }
+    const more = el("details", "check-more");
+    more.append(el("summary", null, `${t("Why", "Why it matters")} · ${t("Fix", "How to fix")}`));
+    more.append(el("p", "why", p.why[lang]), el("p", "fix", p.fix[lang]));
+    if (p.anchors && p.anchors.length) more.append(el("p", "anchors", p.anchors.join(" · ")));
+    item.replaceChildren(head, detail);
+    if (p.verdict !== "pass") item.append(more);
+  }
+
+  function onScore(p) {
+    const line = $("score");
+    line.hidden = false;
+    line.dataset.score = String(p.score);
+    line.replaceChildren(el("span", "score-value", `${p.score.toFixed(1)} / 100`));
+    if (p.capped) line.append(el("span", "score-capped", t("ScoreCapped", "")));
+    for (const s of p.items) {
+      const item = checks.get(s.criterion);
+      const pts = item && item.querySelector('[data-role="points"]');
+      if (pts) pts.textContent = `${s.points.toFixed(1)} / ${s.max_points.toFixed(1)} ${t("Points", "points")}`;
+    }
+  }
+
   function handle(msg) {
     if (typeof msg.seq !== "number" || msg.kind === "pong") return;
     if (msg.seq <= lastSeq) return;
@@ -98,6 +168,8 @@
     if (msg.kind === "status") onStatus(msg.payload);
     else if (msg.kind === "step") onStep(msg.payload);
     else if (msg.kind === "log") onLog(msg.payload);
+    else if (msg.kind === "check") onCheck(msg.payload);
+    else if (msg.kind === "score") onScore(msg.payload);
   }
 
   function connect() {

@@ -123,3 +123,46 @@ def test_every_criterion_explains_why_and_how_to_fix_in_both_languages():
         for text in (c.title, c.why, c.fix):
             assert text.en.strip() and text.ko.strip(), cid
             assert any("\uac00" <= ch <= "\ud7a3" for ch in text.ko), f"{cid}: Korean text is Korean"
+
+
+def test_layer_count_counts_only_the_layers_added_on_top_of_the_base():
+    assert judge("opt.layer_count", ev(layer_count=9, base_layer_count=4)).verdict == "pass"
+    many = judge("opt.layer_count", ev(layer_count=24, base_layer_count=4))
+    assert many.verdict == "fail" and many.value == 20 and many.lines == (9,)
+
+
+@dataclass
+class Health:
+    status: str
+    log: tuple = ()
+
+
+def test_a_health_check_is_judged_only_when_the_exercise_asks_for_one():
+    assert judge("run.healthcheck", ev(health=None)).value == "not asked"
+    missing = judge("run.healthcheck", ev(health=Health("none")), required=True)
+    assert missing.verdict == "fail" and "no HEALTHCHECK" in missing.detail.en
+    ok = judge("run.healthcheck", ev(health=Health("healthy"), healthcheck_line=12), required=True)
+    assert ok.verdict == "pass" and ok.lines == (12,)
+    bad = judge("run.healthcheck", ev(health=Health("unhealthy", ("exit 1: refused",))), required=True)
+    assert bad.verdict == "fail" and "exit 1: refused" in bad.detail.en
+
+
+@dataclass
+class Ran:
+    kind: str
+    name: str
+    passed: bool
+    messages: tuple = ()
+
+
+def test_behaviour_tests_give_credit_per_passing_test_and_name_the_first_failure():
+    tests = [
+        Ran("command", "says hello", True),
+        Ran("file_existence", "app in /app", False, ("File /app/app.py should exist but does not",)),
+    ]
+    result = judge("run.behaviour", ev(structure=tests))
+    assert result.verdict == "partial" and result.credit() == 0.5
+    assert "'app in /app' failed: File /app/app.py should exist" in result.detail.en
+    assert judge("run.behaviour", ev(structure=[Ran("command", "ok", True)])).verdict == "pass"
+    broken = judge("run.behaviour", ev(structure_error="The exercise's behaviour tests are invalid: x"))
+    assert broken.verdict == "fail"

@@ -72,9 +72,38 @@ def test_student_submits_on_the_exercise_page_and_watches_the_build_finish(stack
     expect(page.locator("#live .step", has_text="RUN useradd")).to_contain_text("(line 10)")
     submission = Submission.objects.get(owner__username="bora")
     expect(page.locator('[data-role="layer-count"]')).to_have_text(f"{submission.layer_count} layers")
+    score = page.locator('#live [data-role="score"]')
+    expect(score).to_contain_text("/ 100")
+    for category in ("optimisation", "security"):
+        expect(page.locator(f'#live [data-category="{category}"] .check').first).to_be_visible()
+    user_check = page.locator('#live .check[data-criterion="sec.final_user"]')
+    expect(user_check).to_have_attribute("data-verdict", "pass")
+    expect(user_check.locator('[data-role="points"]')).to_contain_text("points")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
         "no sideways scrolling on a phone"
     )
+    page.close()
+
+
+def test_a_failing_criterion_links_to_its_line_in_the_editor(stack, browser):
+    UserFactory(username="eun")
+    exercise = ExerciseFactory()
+    page = browser.new_page()
+    login(page, stack.base_url, "eun")
+    page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
+    page.fill("#dockerfile", "FROM python:3.11-slim\nCOPY . /app\nCMD python /app/app.py\n")
+    page.click("#submit-button")
+    expect(page.locator("#live")).to_have_attribute("data-finished", "true", timeout=240_000)
+    check = page.locator('#live .check[data-criterion="opt.exec_form"]')
+    expect(check).to_have_attribute("data-verdict", "fail")
+    check.locator(".line-link").first.click()
+    selected = page.evaluate(
+        "(() => { const e = document.getElementById('dockerfile');"
+        " return [document.activeElement.id, e.value.slice(e.selectionStart, e.selectionEnd)]; })()"
+    )
+    assert selected == ["dockerfile", "CMD python /app/app.py"]
+    check.locator("summary").click()
+    expect(check.locator(".fix")).to_contain_text("CMD")
     page.close()
 
 

@@ -50,6 +50,10 @@ def submit(user, exercise, dockerfile: str) -> Submission:  # type: ignore[no-un
     return Submission.objects.filter(owner=user, exercise=exercise).latest("id")
 
 
+def final_score_is_high(value: float) -> bool:
+    return 80 <= value <= 100
+
+
 def statuses(events):  # type: ignore[no-untyped-def]
     return [e["payload"]["status"] for e in events if e["kind"] == "status"]
 
@@ -66,8 +70,16 @@ def test_good_multi_stage_dockerfile_is_built_by_the_worker_and_streamed_in_orde
     assert ("build", 4) in finished or ("build", 5) in finished
     assert any(s["name"].startswith("RUN useradd") and s["line"] == 10 for s in steps)
 
+    kinds = [e["kind"] for e in events]
+    checks = {e["payload"]["criterion"]: e["payload"] for e in events if e["kind"] == "check"}
+    assert {"opt.multi_stage", "sec.final_user", "sec.non_root", "opt.image_size"} <= set(checks)
+    assert checks["opt.multi_stage"]["verdict"] == "pass" and checks["sec.non_root"]["value"] == 10001
+    assert kinds.index("score") < len(kinds) - 1, "the score arrives before the final status"
+    score = next(e["payload"] for e in events if e["kind"] == "score")
+
     submission.refresh_from_db()
     assert submission.status == Submission.Status.DONE
+    assert submission.score == score["score"] and final_score_is_high(score["score"])
     assert submission.image_size and submission.image_size > 50_000_000
     assert submission.layer_count and submission.layer_count >= 2
     final = events[-1]["payload"]
