@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, seed
 from sandbox.engine import EngineError
+from sandbox.layers import LayerError, analyse_image
 
 
 class Command(BaseCommand):
@@ -44,7 +45,14 @@ class Command(BaseCommand):
 
         try:
             results = seed(images, progress=progress)
-        except (EngineError, CatalogueError) as exc:
+            # Every submission's image sits on one of these: reading their layers now means a
+            # student's first grading reads only the student's own layers.
+            for image in images:
+                if image.ref != "scratch":
+                    report = analyse_image(image.ref)
+                    if report.layers_read:
+                        progress(f"{image.ref}: layers analysed for grading ({report.layers_read} read)")
+        except (EngineError, CatalogueError, LayerError) as exc:
             raise CommandError(f"seeding base images failed: {exc}") from exc
         self.stdout.write("")
         self.stdout.write(self._table(results))
