@@ -26,30 +26,14 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
+from courses.demo import APP_PY, SOLUTION  # noqa: E402
 from courses.models import Course, Session  # noqa: E402
 from labs.models import Exercise, Submission  # noqa: E402
 from labs.services import submission_create, submission_grade  # noqa: E402
 from sandbox.engine import build_cli  # noqa: E402
 
-DOCKERFILE = """\
-FROM python:3.11-slim AS build
-WORKDIR /src
-COPY requirements.txt .
-RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt
-COPY app.py .
-RUN python -m py_compile app.py
-
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN useradd --uid 10001 --no-create-home app
-WORKDIR /app
-COPY --from=build /venv /venv
-COPY --from=build /src/app.py .
-USER 10001
-ENV PATH=/venv/bin:$PATH
-CMD ["python", "app.py"]
-"""
-FILES = {"app.py": 'print("hello")\n', "requirements.txt": ""}
+DOCKERFILE = SOLUTION  # the demo exercise's reference solution: multi-stage, non-root
+FILES = {"app.py": APP_PY, "requirements.txt": ""}
 
 
 def prune_cache() -> None:

@@ -1,10 +1,30 @@
-"""The one Markdown renderer and sanitiser. Python-Markdown does not sanitise, so everything
-it produces goes through nh3, even an instructor's text."""
+"""The one Markdown renderer and sanitiser.
+
+Python-Markdown (with pymdown-extensions) turns a lesson into HTML: code highlighted by Pygments
+on the server, tables, admonitions, heading anchors and a table of contents, and ```mermaid
+blocks left as escaped source in ``<pre class="mermaid">`` for Mermaid JS to draw in the browser.
+Python-Markdown does not sanitise, so everything it produces goes through nh3, even an
+instructor's text. Rendered HTML is cached by a hash of the text and ``RENDERER_VERSION``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import html
+from typing import Any
+
 import markdown as md
 import nh3
+from django.core.cache import cache
+from pygments.formatters import HtmlFormatter
+from pymdownx.slugs import slugify
+
+# Bump whenever the extensions, their options or the sanitiser's allow-lists change: cached HTML
+# from an older renderer is then never served.
+RENDERER_VERSION = "3"
+CACHE_SECONDS = 7 * 24 * 3600
+PYGMENTS_STYLE = "default"  # a light theme; static/courses/pygments.css is generated from it
+PYGMENTS_CSS_CLASS = "highlight"
 
 _TAGS = {
     "a",
@@ -13,9 +33,12 @@ _TAGS = {
     "blockquote",
     "br",
     "code",
+    "dd",
     "del",
     "details",
     "div",
+    "dl",
+    "dt",
     "em",
     "h1",
     "h2",
@@ -44,21 +67,110 @@ _TAGS = {
     "tr",
     "ul",
 }
+# ids only where the renderer puts them (headings): an id elsewhere could clobber page globals.
+_HEADING_ATTRS = {"class", "id"}
 _ATTRS = {
-    "*": {"class", "id"},
+    "*": {"class"},
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
     "th": {"align"},
     "td": {"align"},
+    **{f"h{n}": _HEADING_ATTRS for n in range(1, 7)},
 }
+# Dropped together with everything inside them, not just unwrapped.
+_CLEAN_CONTENT_TAGS = {"script", "style", "iframe", "object", "embed", "noscript", "template"}
 
 
-def render(text: str) -> str:
-    html = md.markdown(text, extensions=["fenced_code", "tables", "sane_lists", "toc"], output_format="html")
+class Rendered(str):
+    """Sanitised lesson HTML (the string itself) plus its sanitised table of contents.
+
+    A ``str`` so that ``render(text)`` keeps working wherever a string is expected;
+    ``toc_html`` is the ``<div class="toc">`` list of the headings, for a side bar.
+    """
+
+    toc_html: str
+
+    def __new__(cls, body_html: str, toc_html: str = "") -> Rendered:
+        obj = super().__new__(cls, body_html)
+        obj.toc_html = toc_html
+        return obj
+
+
+def _fence_mermaid(source: str, language: str, class_name: str, options: Any, md: Any, **kwargs: Any) -> str:
+    """A ```mermaid block: its source, escaped, for Mermaid JS to read and replace with an SVG."""
+    return f'<pre class="mermaid">{html.escape(source, quote=False)}</pre>'
+
+
+def _extensions() -> tuple[list[str], dict[str, dict[str, Any]]]:
+    extensions = [
+        "tables",
+        "admonition",
+        "sane_lists",
+        "toc",
+        "pymdownx.highlight",
+        "pymdownx.superfences",
+    ]
+    configs: dict[str, dict[str, Any]] = {
+        "tables": {"use_align_attribute": True},  # not style="", which the sanitiser drops
+        "toc": {
+            "permalink": True,
+            "permalink_title": "Link to this section",
+            "toc_depth": "2-4",
+            "slugify": slugify(case="lower"),  # keeps Korean letters in ids
+        },
+        "pymdownx.highlight": {
+            "use_pygments": True,
+            "css_class": PYGMENTS_CSS_CLASS,
+            "guess_lang": False,
+            "pygments_lang_class": True,
+        },
+        "pymdownx.superfences": {
+            "custom_fences": [{"name": "mermaid", "class": "mermaid", "format": _fence_mermaid}],
+            "preserve_tabs": True,  # a tab inside a code block stays a tab
+        },
+    }
+    return extensions, configs
+
+
+def _sanitise(fragment: str) -> str:
     return nh3.clean(
-        html,
+        fragment,
         tags=_TAGS,
         attributes=_ATTRS,
+        clean_content_tags=_CLEAN_CONTENT_TAGS,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+
+
+def _render_uncached(text: str) -> tuple[str, str]:
+    extensions, configs = _extensions()
+    converter = md.Markdown(extensions=extensions, extension_configs=configs, output_format="html")
+    body = converter.convert(text)
+    toc = getattr(converter, "toc", "")
+    return _sanitise(body), _sanitise(toc)
+
+
+def render(text: str) -> Rendered:
+    """Markdown to safe HTML; ``.toc_html`` on the result holds the table of contents."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    key = f"courses.markdown:{RENDERER_VERSION}:{digest}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = _render_uncached(text)
+        cache.set(key, cached, CACHE_SECONDS)
+    body, toc = cached
+    return Rendered(body, toc)
+
+
+def pygments_css() -> str:
+    """The stylesheet for highlighted code, as written to static/courses/pygments.css."""
+    header = (
+        f"/* Generated by courses.markdown.pygments_css() from Pygments' {PYGMENTS_STYLE!r} style."
+        " Do not edit. */\n"
+    )
+    formatter = HtmlFormatter(style=PYGMENTS_STYLE)
+    selector = f".{PYGMENTS_CSS_CLASS}"
+    # Only rules under .highlight: the line-number rules Pygments adds are global and unused here.
+    rules = formatter.get_background_style_defs(selector) + formatter.get_token_style_defs(selector)
+    return header + "\n".join(rules) + "\n"
