@@ -4,8 +4,10 @@ Builds two images on the same ~300 MB base (three small layers each, offline), t
   - dive on the first image (its own export included: dive has no cache),
   - analyse_image on the first image with an empty layer cache (cold),
   - analyse_image on the second image, whose base layers the first run cached (warm),
-  - analyse_image on the first image again (every layer cached: no export at all),
-in interleaved rounds, and prints medians and ratios to dive. Every image it builds and the
+  - analyse_image on the first image again (every layer cached: nothing read at all),
+the cold and warm runs once with layers read from the engine's overlay2 storage (the default
+when it is local) and once from `docker save` (LAYERLAB_LAYERS_FROM_DISK=0), in interleaved
+rounds, and prints medians and ratios to dive. Every image it builds and the
 cache directory it uses are removed at the end.
 
     .venv/bin/python bench/image_analysis_vs_dive.py [--base node:18-bookworm-slim] [--rounds 5]
@@ -65,27 +67,39 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def one_round(dive: str, first: str, second: str, times: dict[str, list[float]], dive_first: bool) -> None:
-    """One measurement of each. Which of dive and the cold analysis goes first alternates: the
+    """One measurement of each. Which of dive and the cold analyses goes first alternates: the
     engine is still deleting the previous export's temporary copy when the next one starts."""
-    layers.forget_memory()
-    with tempfile.TemporaryDirectory(prefix="layerlab-bench-cache-") as tmp:
-        cache = Path(tmp)
 
-        def run_dive() -> None:
-            times["dive"].append(
-                timed(lambda: subprocess.run([dive, "--ci", first], check=False, capture_output=True))
-            )
+    def run_dive() -> None:
+        times["dive"].append(
+            timed(lambda: subprocess.run([dive, "--ci", first], check=False, capture_output=True))
+        )
 
-        if dive_first:
-            run_dive()
-        times["cold"].append(timed(lambda: layers.analyse_image(first, cache_dir=cache)))
-        if not dive_first:
-            run_dive()
-        times["warm"].append(timed(lambda: layers.analyse_image(second, cache_dir=cache)))
-        times["cached"].append(timed(lambda: layers.analyse_image(first, cache_dir=cache)))
-        report = layers.analyse_image(second, cache_dir=cache)
-        assert report.exported is False and report.layers_read == 0
-    layers.forget_memory()
+    if dive_first:
+        run_dive()
+    for mode, setting in (("disk", "1"), ("export", "0")):
+        os.environ[layers.ENV_FROM_DISK] = setting
+        layers.forget_memory()
+        with tempfile.TemporaryDirectory(prefix="layerlab-bench-cache-") as tmp:
+            cache = Path(tmp)
+            start = time.perf_counter()
+            cold = layers.analyse_image(first, cache_dir=cache)
+            times[f"cold_{mode}"].append(time.perf_counter() - start)
+            assert cold.exported is (mode == "export")
+            start = time.perf_counter()
+            warm = layers.analyse_image(second, cache_dir=cache)
+            times[f"warm_{mode}"].append(time.perf_counter() - start)
+            assert warm.exported is (mode == "export") and warm.layers_read == 3
+            if mode == "disk":
+                start = time.perf_counter()
+                layers.analyse_image(first, cache_dir=cache)
+                times["cached"].append(time.perf_counter() - start)
+                report = layers.analyse_image(second, cache_dir=cache)
+                assert report.exported is False and report.layers_read == 0
+        layers.forget_memory()
+    os.environ.pop(layers.ENV_FROM_DISK, None)
+    if not dive_first:
+        run_dive()
 
 
 def main() -> None:
@@ -95,7 +109,8 @@ def main() -> None:
     args = parser.parse_args()
     dive = dive_binary()
     first, second = build(args.base, "first"), build(args.base, "second")
-    times: dict[str, list[float]] = {"dive": [], "cold": [], "warm": [], "cached": []}
+    names = ("dive", "cold_disk", "warm_disk", "cold_export", "warm_export", "cached")
+    times: dict[str, list[float]] = {name: [] for name in names}
     try:
         for n in range(args.rounds):
             one_round(dive, first, second, times, dive_first=n % 2 == 0)
@@ -109,13 +124,16 @@ def main() -> None:
     dive_median = statistics.median(times["dive"])
     for name, label in (
         ("dive", "dive --ci (engine export)"),
-        ("cold", "analyse_image, first image, cold cache"),
-        ("warm", "analyse_image, second image, same base"),
-        ("cached", "analyse_image, same image again"),
+        ("cold_disk", "first image, cold cache, from overlay2"),
+        ("warm_disk", "second image, same base, from overlay2"),
+        ("cold_export", "first image, cold cache, from docker save"),
+        ("warm_export", "second image, same base, from docker save"),
+        ("cached", "same image again (all cached)"),
     ):
         median = statistics.median(times[name])
         spread = f"{min(times[name]):.2f}-{max(times[name]):.2f}"
-        print(f"  {label:42s} median {median:6.3f} s  ({spread})  ratio to dive {median / dive_median:5.2f}")
+        ratio = dive_median / median
+        print(f"  {label:44s} median {median:6.3f} s  ({spread})  dive / this {ratio:5.1f}x")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            return redirect(f"{exercise_url(exercise)}?submission={submission.pk}")
+            return redirect(f"{exercise_url(exercise)}?submission={submission.pk}#live")
     current = None
     if request.GET.get("submission", "").isdigit():
         current = submission_get_for_user(request.user, int(request.GET["submission"]))

@@ -655,6 +655,12 @@ def behaviour(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     )
 
 
+NO_INSTALL = Text(
+    "No dependency install step to keep in the cache (nothing like pip install or npm ci runs).",
+    "캐시에 남길 의존성 설치 단계가 없습니다(pip install이나 npm ci 같은 단계가 없음).",
+)
+
+
 @criterion(
     "opt.build_cache",
     category="optimisation",
@@ -679,12 +685,12 @@ def behaviour(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
 def build_cache(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     rebuild = ev.rebuild
     if rebuild is None:
-        return CheckResult("opt.build_cache", "pass", value="no dependency install step")
+        return CheckResult("opt.build_cache", "pass", value="no dependency install step", detail=NO_INSTALL)
     if not rebuild.ok:
         return CheckResult("opt.build_cache", "skip", detail=Text(rebuild.message, rebuild.message))
     installs = [s for s in rebuild.steps if s.installs_dependencies]
     if not installs:
-        return CheckResult("opt.build_cache", "pass", value="no dependency install step")
+        return CheckResult("opt.build_cache", "pass", value="no dependency install step", detail=NO_INSTALL)
     rebuilt = [s for s in installs if s.state != "cached"]
     lines = tuple(s.line for s in installs if s.line)
     if not rebuilt:
@@ -695,7 +701,7 @@ def build_cache(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
             lines=lines,
             detail=Text(
                 f"After editing {rebuild.source_file}, the dependency install came from cache.",
-                f"{rebuild.source_file}을(를) 고친 뒤에도 의존성 설치 단계는 캐시에서 왔습니다.",
+                f"{rebuild.source_file} 파일을 고친 뒤에도 의존성 설치 단계는 캐시에서 왔습니다.",
             ),
         )
     names = ", ".join(f"line {s.line}" if s.line else s.name for s in rebuilt)
@@ -706,7 +712,7 @@ def build_cache(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
         lines=lines,
         detail=Text(
             f"After editing {rebuild.source_file}, the dependency install ran again ({names}).",
-            f"{rebuild.source_file}을(를) 고친 뒤 의존성 설치 단계가 다시 실행되었습니다({names}).",
+            f"{rebuild.source_file} 파일을 고친 뒤 의존성 설치 단계가 다시 실행되었습니다({names}).",
         ),
     )
 

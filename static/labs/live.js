@@ -16,6 +16,7 @@
   let retry = 0;
   let socket = null;
   const steps = new Map();
+  const stageOrder = new Map();
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -35,7 +36,14 @@
     badge.className = `status status-${p.status}`;
     badge.dataset.status = p.status;
     badge.textContent = t("Status" + cap(p.status), p.status);
-    $("message").textContent = message(p);
+    let text = message(p);
+    if (p.status === "failed") text = (p.violations && p.violations.length) || p.code === "syntax" ? t("Refused", text) : t("BuildFailed", text);
+    $("message").textContent = text;
+    const mine = document.querySelector(`[data-history-status="${panel.dataset.submission}"]`);
+    if (mine) {
+      mine.className = `status status-${p.status}`;
+      mine.textContent = t("Status" + cap(p.status), p.status);
+    }
     if (p.status === "done") {
       const facts = $("facts");
       facts.hidden = false;
@@ -51,8 +59,13 @@
       const box = $("failure");
       box.hidden = false;
       box.replaceChildren();
-      if (p.line) box.append(el("p", "failure-line", `${t("Line", "line")} ${p.line}`));
-      for (const v of p.violations || []) box.append(el("p", "violation", v.message));
+      if (p.line) {
+        const link = lineButton(p.line);
+        box.append(el("p", "failure-line"));
+        box.lastChild.append(link);
+      }
+      if (p.violations && p.violations.length) for (const v of p.violations) box.append(el("p", "violation", v.message));
+      else if (p.message) box.append(el("p", "violation", p.message));
       if (p.output && p.output.length) box.append(el("pre", "failure-output", p.output.join("\n")));
       if (p.line) {
         const row = document.getElementById(`L${p.line}`);
@@ -60,6 +73,8 @@
       }
     }
     if (FINAL.has(p.status)) {
+      const log = $("log");
+      if (!log.textContent) log.textContent = t("NoOutput", "");
       finished = true;
       panel.dataset.finished = "true";
       if (socket) socket.close(1000);
@@ -71,14 +86,20 @@
     if (!row) {
       row = el("li", p.internal ? "step internal" : "step");
       row.dataset.step = p.id;
+      if (!stageOrder.has(p.stage)) stageOrder.set(p.stage, stageOrder.size);
+      // Stages build in parallel; list each stage's steps together, in Dockerfile order.
+      row.dataset.key = p.index ? String(stageOrder.get(p.stage) * 1000 + p.index).padStart(7, "0") : "";
       steps.set(p.id, row);
-      $("steps").append(row);
+      const list = $("steps");
+      const after = row.dataset.key && [...list.children].find((n) => n.dataset.key && n.dataset.key > row.dataset.key);
+      if (after) list.insertBefore(row, after);
+      else list.append(row);
     }
     row.dataset.state = p.state;
     const where = p.index ? `[${p.stage ? p.stage + " " : ""}${p.index}/${p.total}] ` : "";
     const line = p.line ? ` (${t("Line", "line")} ${p.line})` : "";
-    const state = p.state === "cached" ? t("Cached", "cached").toUpperCase()
-      : p.state === "done" ? `DONE ${p.seconds ?? ""}s` : p.state.toUpperCase();
+    const state = p.state === "cached" ? t("Cached", "cached")
+      : p.state === "done" ? `${t("StateDone", "done")} ${p.seconds ?? ""}s` : t("State" + cap(p.state), p.state);
     row.replaceChildren(el("span", "step-name", `${where}${p.name}${line}`), el("span", `step-state state-${p.state}`, state));
   }
 
@@ -93,15 +114,43 @@
   const lang = (document.documentElement.lang || "ko").startsWith("ko") ? "ko" : "en";
   const checks = new Map();
 
+  function gradedText() {
+    return [...panel.querySelectorAll('[data-role="dockerfile"] li')].map((li) => li.textContent).join("\n");
+  }
+
+  function lineButton(line) {
+    const link = el("button", "line-link", `${t("Line", "line")} ${line}`);
+    link.type = "button";
+    link.addEventListener("click", () => showLine(line));
+    return link;
+  }
+
+  // Teaching text carries `code` and ```fenced``` examples: show them as code, never as HTML.
+  function richText(tag, cls, text) {
+    const node = el(tag, cls);
+    const parts = (text || "").split("```");
+    parts.forEach((part, i) => {
+      if (i % 2 === 1) {
+        node.append(el("pre", "example", part.replace(/^[a-z]*\n/, "")));
+        return;
+      }
+      part.split("`").forEach((bit, j) => node.append(j % 2 ? el("code", null, bit) : document.createTextNode(bit)));
+    });
+    return node;
+  }
+
   function showLine(line) {
-    const row = document.getElementById(`L${line}`);
+    const editor = document.getElementById("dockerfile");
+    const sameText = editor && editor.value.replace(/\r\n/g, "\n").replace(/\n+$/, "") === gradedText().replace(/\n+$/, "");
+    const row = sameText ? null : panel.querySelector(`[data-role="dockerfile"] #L${line}`) || document.getElementById(`L${line}`);
     if (row) {
+      const box = row.closest("details");
+      if (box) box.open = true;
       document.querySelectorAll(".dockerfile li.flagged-check").forEach((n) => n.classList.remove("flagged-check"));
       row.classList.add("flagged-check");
       row.scrollIntoView({ block: "center", behavior: "smooth" });
       return;
     }
-    const editor = document.getElementById("dockerfile");
     if (!editor) return;
     const lines = editor.value.split("\n");
     const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
@@ -125,24 +174,21 @@
     head.append(
       el("span", `verdict verdict-${p.verdict}`, t("Verdict" + cap(p.verdict), p.verdict)),
       el("strong", "check-title", p.title[lang]),
-      el("code", "check-id", p.criterion),
     );
+    if (p.required) head.append(el("span", "required-tag", t("Required", "required")));
     const pts = el("span", "check-points");
     pts.dataset.role = "points";
     head.append(pts);
-    const detail = el("p", "check-detail", p.detail[lang] || "");
+    const detail = richText("p", "check-detail", p.detail[lang] || "");
     for (const line of p.lines || []) {
-      const link = el("button", "line-link", `${t("Line", "line")} ${line}`);
-      link.type = "button";
-      link.addEventListener("click", () => showLine(line));
-      detail.append(" ", link);
+      detail.append(" ", lineButton(line));
       const row = document.getElementById(`L${line}`);
       if (row && p.verdict !== "pass") row.classList.add(`verdict-line-${p.verdict}`);
     }
     const more = el("details", "check-more");
     more.append(el("summary", null, `${t("Why", "Why it matters")} · ${t("Fix", "How to fix")}`));
-    more.append(el("p", "why", p.why[lang]), el("p", "fix", p.fix[lang]));
-    if (p.anchors && p.anchors.length) more.append(el("p", "anchors", p.anchors.join(" · ")));
+    more.append(richText("div", "why", p.why[lang]), richText("div", "fix", p.fix[lang]));
+    more.append(el("p", "anchors", [p.criterion, ...(p.anchors || [])].join(" · ")));
     item.replaceChildren(head, detail);
     if (p.verdict !== "pass") item.append(more);
   }
@@ -153,6 +199,14 @@
     line.dataset.score = String(p.score);
     line.replaceChildren(el("span", "score-value", `${p.score.toFixed(1)} / 100`));
     if (p.capped) line.append(el("span", "score-capped", t("ScoreCapped", "")));
+    if (p.failed_required && p.failed_required.length) {
+      const names = p.failed_required.map((id) => {
+        const item = checks.get(id);
+        const title = item && item.querySelector(".check-title");
+        return title ? title.textContent : id;
+      });
+      line.append(el("span", "score-required", `${t("RequiredFailed", "")} ${names.join(", ")}`));
+    }
     for (const s of p.items) {
       const item = checks.get(s.criterion);
       const pts = item && item.querySelector('[data-role="points"]');

@@ -756,6 +756,7 @@ def test_layers_read_from_overlay2_give_the_exports_report(
     assert (disk.exported, export.exported) == (False, True)
     assert disk == dataclasses.replace(export, exported=False)
     # and entry by entry, in the export's order: per layer, the record replayed and the walk
+    monkeypatch.setenv(layers.ENV_FROM_DISK, "1")
     attrs = engine.image_attrs(ref)
     assert attrs is not None
     diff_ids = attrs["RootFS"]["Layers"]
@@ -798,6 +799,7 @@ def test_setting_the_variable_to_0_exports_instead(
 def test_storage_that_is_not_here_falls_back_to_the_export(
     images: Callable[..., str], cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(layers.ENV_FROM_DISK, raising=False)
     ref = images(REWRITTEN)
     attrs = engine.image_attrs(ref)
     assert attrs is not None
