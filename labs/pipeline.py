@@ -140,7 +140,10 @@ def grade(
             first.code,
             "\n".join(v.message for v in violations),
             first.line,
-            violations=tuple({"code": v.code, "line": v.line, "message": v.message} for v in violations),
+            violations=tuple(
+                {"code": v.code, "line": v.line, "message": v.message, "params": dict(v.params)}
+                for v in violations
+            ),
         )
         return outcome
     try:

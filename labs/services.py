@@ -16,6 +16,7 @@ from django.utils import timezone
 from labs import pipeline
 from labs.events import LogBatcher, event_emit
 from labs.grading.rubric import rubric_from_data
+from labs.messages import korean
 from labs.models import Exercise, Submission, SubmissionEvent
 from labs.pipeline import ExerciseSpec
 from sandbox import engine
@@ -143,11 +144,15 @@ def _fail(
     submission.failure_message = message
     submission.failure_line = line
     submission.save(update_fields=["failure_code", "failure_message", "failure_line"])
-    extra: dict[str, Any] = {"code": code, "line": line}
+    extra: dict[str, Any] = {"code": code, "line": line, "message_ko": korean(code, message, line=line)}
     if output:
         extra["output"] = output[-60:]
     if violations:
-        extra["violations"] = violations
+        extra["violations"] = [
+            {**v, "message_ko": korean(v["code"], v["message"], v.get("params"), v.get("line"))}
+            for v in violations
+        ]
+        extra["message_ko"] = "\n".join(v["message_ko"] for v in extra["violations"])
     _set_status(submission, Status.FAILED, message=message, **extra)
 
 

@@ -64,8 +64,9 @@
         box.append(el("p", "failure-line"));
         box.lastChild.append(link);
       }
-      if (p.violations && p.violations.length) for (const v of p.violations) box.append(el("p", "violation", v.message));
-      else if (p.message) box.append(el("p", "violation", p.message));
+      const say = (o) => (lang === "ko" && o.message_ko) || o.message;
+      if (p.violations && p.violations.length) for (const v of p.violations) box.append(el("p", "violation", say(v)));
+      else if (p.message) box.append(el("p", "violation", say(p)));
       if (p.output && p.output.length) box.append(el("pre", "failure-output", p.output.join("\n")));
       if (p.line) {
         const row = document.getElementById(`L${p.line}`);

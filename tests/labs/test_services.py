@@ -126,3 +126,19 @@ def test_more_than_the_per_minute_limit_is_refused(settings):
         services.submission_create(
             owner=student, exercise=Submission.objects.first().exercise, dockerfile="FROM scratch\n"
         )
+
+
+def test_refusals_reach_a_korean_student_in_korean_with_the_line():
+    from labs.messages import korean
+
+    text = korean(
+        "base_not_allowed",
+        'line 1: base image "ubuntu:latest" is not available here.',
+        {"line": "1", "base": "ubuntu:latest", "allowed": "python:3.11-slim, scratch"},
+        1,
+    )
+    assert (
+        text
+        == '1번째 줄: 베이스 이미지 "ubuntu:latest"는 여기서 쓸 수 없습니다. 다음 중 하나를 쓰세요: python:3.11-slim, scratch'
+    )
+    assert korean("no_such_code", "English stays", {}, None) == "English stays"
