@@ -139,6 +139,6 @@ def test_refusals_reach_a_korean_student_in_korean_with_the_line():
     )
     assert (
         text
-        == '1번째 줄: 베이스 이미지 "ubuntu:latest"는 여기서 쓸 수 없습니다. 다음 중 하나를 쓰세요: python:3.11-slim, scratch'
+        == '1번째 줄: 베이스 이미지 "ubuntu:latest"는 여기서 쓸 수 없습니다. 다음 중 하나를 쓰세요: python:3.11-slim, scratch'  # noqa: E501
     )
     assert korean("no_such_code", "English stays", {}, None) == "English stays"
