@@ -175,11 +175,15 @@ def submission_grade(*, submission_id: int) -> None:
         log.exception("bug while grading submission %s", submission.pk)
         _our_fault(submission, exc)
     finally:
-        try:
-            engine.image_remove(tag)
-            engine.remove_labelled(engine.LABEL_SUBMISSION, str(submission.pk))
-        except engine.EngineError:
-            log.exception("could not clean up after submission %s; the reaper will", submission.pk)
+        _remove_leftovers(submission, tag)
+
+
+def _remove_leftovers(submission: Submission, tag: str) -> None:
+    try:
+        engine.image_remove(tag)
+        engine.remove_labelled(engine.LABEL_SUBMISSION, str(submission.pk))
+    except engine.EngineError:
+        log.exception("could not clean up after submission %s; the reaper will", submission.pk)
 
 
 def _give_up(submission: Submission) -> None:
@@ -260,6 +264,8 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
         )
     finally:
         sink.batcher.flush()
+        # Clean up before the final status: whoever sees "done" or "failed" sees a clean engine.
+        _remove_leftovers(submission, tag)
     submission.build_seconds = outcome.build_seconds or None
     submission.results = [r.as_dict() for r in outcome.results]
     submission.save(update_fields=["build_seconds", "results"])
