@@ -25,7 +25,13 @@ class Session(models.Model):
     title = models.CharField(max_length=200)
     title_en = models.CharField(max_length=200, blank=True)
     body_md = models.TextField(blank=True)
+    body_md_en = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
+    week = models.PositiveSmallIntegerField(default=0)
+    day = models.PositiveSmallIntegerField(default=0)
+    number = models.PositiveSmallIntegerField(default=0, help_text="Session number within the day.")
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    objectives = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["course", "position", "id"]

@@ -1,0 +1,189 @@
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from courses.files import CourseFileError, course_export, course_import, course_read
+from courses.models import Course, Session
+from labs.models import Exercise, Submission
+from tests.factories import SubmissionFactory
+
+pytestmark = pytest.mark.django_db
+
+COURSE_YAML = """\
+slug: docker-basics
+title: {ko: 도커 기초, en: Docker basics}
+description: A short course.
+sessions:
+  - {slug: images, week: 2, day: 2, session: 1}
+"""
+
+SESSION_KO = """\
+---
+title: 이미지 최적화
+week: 2
+day: 2
+session: 1
+duration: 50
+objectives: [멀티 스테이지 빌드]
+exercises: [slim-python]
+---
+# 이미지 최적화
+
+본문.
+"""
+
+SESSION_EN = """\
+---
+title: Image optimisation
+---
+# Image optimisation
+
+Body.
+"""
+
+EXERCISE_YAML = """\
+title: {ko: 파이썬 앱, en: A Python app}
+instructions: |
+  Make it small.
+allowed_base_images: [python:3.11-slim]
+limits: {build_timeout_seconds: 120}
+rubric:
+  criteria:
+    - id: sec.non_root
+      required: true
+    - id: opt.layer_count
+tests:
+  schemaVersion: 2.0.0
+  commandTests:
+    - name: runs
+      command: python
+      args: [/app/app.py]
+      expectedOutput: [hello]
+"""
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def course_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "course"
+    write(root, "course.yaml", COURSE_YAML)
+    write(root, "sessions/images.md", SESSION_KO)
+    write(root, "sessions/images.en.md", SESSION_EN)
+    write(root, "exercises/slim-python/exercise.yaml", EXERCISE_YAML)
+    write(root, "exercises/slim-python/starter/Dockerfile", "FROM python:3.11-slim\n")
+    write(root, "exercises/slim-python/context/app.py", 'print("hello")\n')
+    write(root, "exercises/slim-python/context/lib/util.py", "X = 1\n")
+    write(root, "exercises/slim-python/solution/Dockerfile", "FROM python:3.11-slim\nUSER 1000\n")
+    write(root, "exercises/slim-python/solution/.dockerignore", ".git\n")
+    return root
+
+
+def test_import_creates_course_session_and_exercise(course_dir: Path) -> None:
+    lines = course_import(course_read(course_dir))
+    assert lines == ["created course docker-basics", "created session images", "created exercise slim-python"]
+    session = Session.objects.get(slug="images")
+    assert (session.title, session.title_en, session.week, session.day, session.number) == (
+        "이미지 최적화",
+        "Image optimisation",
+        2,
+        2,
+        1,
+    )
+    assert session.duration_minutes == 50
+    assert session.body_md.startswith("# 이미지 최적화")
+    assert session.body_md_en.startswith("# Image optimisation")
+    exercise = Exercise.objects.get(slug="slim-python")
+    assert exercise.session == session
+    assert exercise.context_files == {"app.py": 'print("hello")\n', "lib/util.py": "X = 1\n"}
+    assert [c["id"] for c in exercise.rubric["criteria"]] == ["sec.non_root", "opt.layer_count"]
+    assert exercise.behaviour_tests["commandTests"][0]["name"] == "runs"
+    assert exercise.build_timeout_seconds == 120
+    assert exercise.solution_dockerignore == ".git\n"
+
+
+def test_importing_again_reports_unchanged_and_creates_nothing(course_dir: Path) -> None:
+    course_import(course_read(course_dir))
+    counts = (Course.objects.count(), Session.objects.count(), Exercise.objects.count())
+    lines = course_import(course_read(course_dir))
+    assert all(line.startswith("unchanged ") for line in lines), lines
+    assert (Course.objects.count(), Session.objects.count(), Exercise.objects.count()) == counts
+
+
+def test_editing_a_title_updates_in_place_and_keeps_submissions(course_dir: Path) -> None:
+    course_import(course_read(course_dir))
+    exercise = Exercise.objects.get(slug="slim-python")
+    submission = SubmissionFactory(exercise=exercise)
+    edited = SESSION_KO.replace("title: 이미지 최적화", "title: 이미지 줄이기")
+    write(course_dir, "sessions/images.md", edited)
+    lines = course_import(course_read(course_dir))
+    assert "updated session images (title)" in lines
+    assert "unchanged exercise slim-python" in lines
+    assert Session.objects.get(slug="images").title == "이미지 줄이기"
+    assert Exercise.objects.get(slug="slim-python").pk == exercise.pk
+    assert Submission.objects.filter(pk=submission.pk, exercise=exercise).exists()
+
+
+def test_export_then_read_gives_the_same_data(course_dir: Path, tmp_path: Path) -> None:
+    original = course_read(course_dir)
+    course_import(original)
+    out = tmp_path / "exported"
+    course_export(Course.objects.get(slug="docker-basics"), out)
+    assert course_read(out) == original
+
+
+def test_rubric_typo_names_file_and_line_and_writes_nothing(course_dir: Path) -> None:
+    write(
+        course_dir,
+        "exercises/slim-python/exercise.yaml",
+        EXERCISE_YAML.replace("id: opt.layer_count", "id: opt.layer_cuont"),
+    )
+    line = EXERCISE_YAML.splitlines().index("    - id: opt.layer_count") + 1
+    with pytest.raises(CourseFileError) as caught:
+        course_import(course_read(course_dir))
+    assert str(caught.value).startswith(f"exercises/slim-python/exercise.yaml:{line}: unknown criterion id")
+    assert not Course.objects.exists()
+
+
+def test_import_command_exits_nonzero_on_a_rubric_typo(course_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    write(
+        course_dir,
+        "exercises/slim-python/exercise.yaml",
+        EXERCISE_YAML.replace("id: opt.layer_count", "id: opt.layer_cuont"),
+    )
+    with pytest.raises(SystemExit) as caught:
+        call_command("import_course", str(course_dir))
+    assert caught.value.code == 1
+    assert "exercises/slim-python/exercise.yaml:" in capsys.readouterr().err
+    assert not Course.objects.exists()
+
+
+def test_missing_session_file_is_named(course_dir: Path) -> None:
+    (course_dir / "sessions/images.md").unlink()
+    with pytest.raises(CourseFileError) as caught:
+        course_read(course_dir)
+    assert caught.value.path == "course.yaml"
+    assert caught.value.line == 5
+    assert "sessions/images.md" in caught.value.message
+
+
+def test_symlinked_context_file_is_refused(course_dir: Path) -> None:
+    (course_dir / "exercises/slim-python/context/link.py").symlink_to(course_dir / "course.yaml")
+    with pytest.raises(CourseFileError) as caught:
+        course_read(course_dir)
+    assert caught.value.path == "exercises/slim-python/context/link.py"
+
+
+def test_unknown_key_is_reported_with_its_line(course_dir: Path) -> None:
+    write(course_dir, "exercises/slim-python/exercise.yaml", EXERCISE_YAML + "timeout: 5\n")
+    with pytest.raises(CourseFileError) as caught:
+        course_read(course_dir)
+    assert (caught.value.path, caught.value.line) == (
+        "exercises/slim-python/exercise.yaml",
+        len(EXERCISE_YAML.splitlines()) + 1,
+    )
