@@ -17,6 +17,8 @@ from labs.models import Submission
 from tests import live
 from tests.factories import ExerciseFactory, UserFactory
 
+pytest_plugins = ["tests.browser"]  # the shared `browser` fixture
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_redis() -> None:
