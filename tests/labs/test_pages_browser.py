@@ -21,16 +21,26 @@ pytestmark = [
 ]
 
 
-def test_student_submits_on_the_exercise_page_and_watches_the_build_finish(stack, browser):
-    UserFactory(username="bora")
+def open_exercise(browser, stack, username: str, **page_options):  # type: ignore[no-untyped-def]
+    """A new student on a new exercise's page, logged in."""
+    UserFactory(username=username)
     exercise = ExerciseFactory()
-    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-    login(page, stack.base_url, "bora")
+    page = browser.new_page(**page_options)
+    login(page, stack.base_url, username)
     page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
+    return page, exercise
+
+
+def submit(page, dockerfile: str) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#dockerfile", dockerfile)
+    page.click("#submit-button")
+
+
+def test_student_submits_on_the_exercise_page_and_watches_the_build_finish(stack, browser):
+    page, exercise = open_exercise(browser, stack, "bora", viewport={"width": 390, "height": 844})  # a phone
     expect(page.locator("#dockerfile")).to_have_value(exercise.starter_dockerfile)
 
-    page.fill("#dockerfile", GOOD_MULTI_STAGE)
-    page.click("#submit-button")
+    submit(page, GOOD_MULTI_STAGE)
 
     expect(page.locator("#live")).to_have_attribute("data-finished", "true", timeout=240_000)
     expect(page.locator('#live [data-role="status"]')).to_have_attribute("data-status", "done")
@@ -53,13 +63,8 @@ def test_student_submits_on_the_exercise_page_and_watches_the_build_finish(stack
 
 
 def test_a_failing_criterion_links_to_its_line_in_the_editor(stack, browser):
-    UserFactory(username="eun")
-    exercise = ExerciseFactory()
-    page = browser.new_page()
-    login(page, stack.base_url, "eun")
-    page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
-    page.fill("#dockerfile", "FROM python:3.11-slim\nCOPY . /app\nCMD python /app/app.py\n")
-    page.click("#submit-button")
+    page, _ = open_exercise(browser, stack, "eun")
+    submit(page, "FROM python:3.11-slim\nCOPY . /app\nCMD python /app/app.py\n")
     expect(page.locator("#live")).to_have_attribute("data-finished", "true", timeout=240_000)
     check = page.locator('#live .check[data-criterion="opt.exec_form"]')
     expect(check).to_have_attribute("data-verdict", "fail")
@@ -75,13 +80,8 @@ def test_a_failing_criterion_links_to_its_line_in_the_editor(stack, browser):
 
 
 def test_a_refused_base_is_shown_with_its_line_and_the_allowed_images(stack, browser):
-    UserFactory(username="chul")
-    exercise = ExerciseFactory()
-    page = browser.new_page()
-    login(page, stack.base_url, "chul")
-    page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
-    page.fill("#dockerfile", "FROM ubuntu:latest\nRUN apt-get update\n")
-    page.click("#submit-button")
+    page, _ = open_exercise(browser, stack, "chul")
+    submit(page, "FROM ubuntu:latest\nRUN apt-get update\n")
 
     expect(page.locator('#live [data-role="status"]')).to_have_attribute(
         "data-status", "failed", timeout=60_000
@@ -93,17 +93,12 @@ def test_a_refused_base_is_shown_with_its_line_and_the_allowed_images(stack, bro
 
 
 def test_the_live_panel_resumes_after_a_reload_without_repeating_lines(stack, browser):
-    UserFactory(username="dana")
-    exercise = ExerciseFactory()
-    page = browser.new_page()
-    login(page, stack.base_url, "dana")
-    page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
+    page, _ = open_exercise(browser, stack, "dana")
     nonce = uuid.uuid4().hex  # a fresh RUN step: a cached one would print nothing
-    page.fill(
-        "#dockerfile",
+    submit(
+        page,
         f"FROM python:3.11-slim\nRUN echo {nonce}; for i in $(seq 1 30); do echo tick-$i; sleep 0.1; done\n",
     )
-    page.click("#submit-button")
     expect(page.locator('#live [data-role="log"]')).to_contain_text("tick-3", timeout=60_000)
     page.reload()  # a new socket that replays from the store, then streams
     expect(page.locator('#live [data-role="status"]')).to_have_attribute(
