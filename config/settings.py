@@ -151,6 +151,11 @@ LAYERLAB_BUILD_TIMEOUT = env_int("LAYERLAB_BUILD_TIMEOUT", 300)
 LAYERLAB_LOG_CAP_BYTES = env_int("LAYERLAB_LOG_CAP_BYTES", 1024 * 1024)
 LAYERLAB_CONTEXT_CAP_BYTES = env_int("LAYERLAB_CONTEXT_CAP_BYTES", 50 * 1024 * 1024)
 LAYERLAB_IMAGE_CAP_BYTES = env_int("LAYERLAB_IMAGE_CAP_BYTES", 2 * 1024 * 1024 * 1024)
+# Exercises with `network: packages` build through this allowlisting proxy (bin/host-setup runs
+# squid on the build bridge's gateway); empty means such exercises cannot be graded here.
+LAYERLAB_PACKAGE_PROXY = os.environ.get("LAYERLAB_PACKAGE_PROXY", "http://172.17.0.1:3128")
+# Large exercise files (the CPython source tarball) fetched and checksum-verified by `fetch_assets`.
+LAYERLAB_ASSET_DIR = Path(os.environ.get("LAYERLAB_ASSET_DIR", BASE_DIR / "var" / "assets"))
 LAYERLAB_MAX_GRADE_ATTEMPTS = env_int("LAYERLAB_MAX_GRADE_ATTEMPTS", 3)
 LAYERLAB_MAX_ACTIVE_SUBMISSIONS = env_int("LAYERLAB_MAX_ACTIVE_SUBMISSIONS", 2)
 LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE = env_int("LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE", 6)

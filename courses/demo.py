@@ -132,7 +132,8 @@ def demo_load() -> dict[str, str]:
             "description": "Dockerfile을 써 보고 빌드를 지켜보세요. Write a Dockerfile and watch it build.",
         },
     )
-    course.staff.add(users["instructor"])
+    for staffed in Course.objects.all():  # the demo instructor teaches every course here
+        staffed.staff.add(users["instructor"])
     session, _ = Session.objects.update_or_create(
         course=course,
         slug="first-image",

@@ -36,7 +36,7 @@ class ExerciseData:
     title: str
     title_en: str = ""
     instructions_md: str = ""
-    instructions_en: str = ""  # read and written, but Exercise has no field for it yet
+    instructions_en: str = ""
     allowed_base_images: list[str] = field(default_factory=default_base_images)
     build_timeout_seconds: int = 300
     rubric: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +45,9 @@ class ExerciseData:
     context_files: dict[str, str] = field(default_factory=dict)
     solution_dockerfile: str = ""
     solution_dockerignore: str = ""
+    network: str = "none"
+    assets: list[dict[str, Any]] = field(default_factory=list)
+    benchmark: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -206,7 +209,18 @@ def _read_exercise(root: Path, slug: str) -> ExerciseData:
     rel = f"{folder}/exercise.yaml"
     data, lines = _yaml(_text(root, rel), rel)
     check = _Checker(rel, lines)
-    keys = {"title", "instructions", "instructions_en", "allowed_base_images", "limits", "rubric", "tests"}
+    keys = {
+        "title",
+        "instructions",
+        "instructions_en",
+        "allowed_base_images",
+        "limits",
+        "network",
+        "assets",
+        "benchmark",
+        "rubric",
+        "tests",
+    }
     data = check.mapping(data, (), keys, {"title"})
     title, title_en = check.titles(data["title"], ("title",))
     timeout = 300
@@ -225,6 +239,9 @@ def _read_exercise(root: Path, slug: str) -> ExerciseData:
     if not isinstance(tests, dict):
         raise check.fail(("tests",), "tests must be a container-structure-test mapping")
     bases = data.get("allowed_base_images")
+    network = check.str_(data.get("network") or "none", ("network",))
+    if network not in ("none", "packages"):
+        raise check.fail(("network",), f"network must be none or packages, not {network!r}")
     return ExerciseData(
         slug=slug,
         title=title,
@@ -243,7 +260,52 @@ def _read_exercise(root: Path, slug: str) -> ExerciseData:
         solution_dockerignore=_text(root, f"{folder}/solution/.dockerignore")
         if (root / folder / "solution" / ".dockerignore").exists()
         else "",
+        network=network,
+        assets=_read_assets(data.get("assets"), check),
+        benchmark=_read_benchmark(root, folder, data.get("benchmark"), check),
     )
+
+
+def _read_assets(value: Any, check: _Checker) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise check.fail(("assets",), "assets must be a list of {path, url, sha256, size}")
+    out = []
+    for i, item in enumerate(value):
+        here = ("assets", i)
+        item = check.mapping(item, here, {"path", "url", "sha256", "size"}, {"path", "url", "sha256", "size"})
+        path = check.str_(item["path"], (*here, "path"))
+        if not path or path.startswith("/") or ".." in Path(path).parts:
+            raise check.fail((*here, "path"), f"asset path {path!r} must be a plain relative path")
+        url = check.str_(item["url"], (*here, "url"))
+        if not url.startswith(("http://", "https://")):
+            raise check.fail((*here, "url"), "asset url must be http:// or https://")
+        sha = check.str_(item["sha256"], (*here, "sha256")).lower()
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise check.fail((*here, "sha256"), "sha256 must be 64 hexadecimal digits")
+        size = check.int_(item["size"], (*here, "size"), 1, 1 << 40)
+        out.append({"path": path, "url": url, "sha256": sha, "size": size})
+    return out
+
+
+def _read_benchmark(root: Path, folder: str, value: Any, check: _Checker) -> dict[str, Any]:
+    """`benchmark: {script, baseline, runs}`: a Python script run in the student's image and in
+    a baseline image built from `baseline` (a Dockerfile in the exercise folder) on the same
+    context, for the run.speed criterion."""
+    if value is None:
+        return {}
+    data = check.mapping(value, ("benchmark",), {"script", "baseline", "runs"}, {"script", "baseline"})
+    script_rel = f"{folder}/{check.str_(data['script'], ('benchmark', 'script'))}"
+    baseline_rel = f"{folder}/{check.str_(data['baseline'], ('benchmark', 'baseline'))}"
+    runs = check.int_(data.get("runs", 8), ("benchmark", "runs"), 3, 50)
+    return {
+        "script": data["script"],
+        "script_text": _text(root, script_rel),
+        "baseline": data["baseline"],
+        "baseline_dockerfile": _text(root, baseline_rel),
+        "runs": runs,
+    }
 
 
 def course_read(directory: str | Path) -> CourseData:
@@ -349,6 +411,10 @@ def course_import(data: CourseData) -> list[str]:
                 "title": e.title,
                 "title_en": e.title_en,
                 "instructions_md": e.instructions_md,
+                "instructions_en": e.instructions_en,
+                "network": e.network,
+                "assets": e.assets,
+                "benchmark": e.benchmark,
                 "allowed_base_images": e.allowed_base_images,
                 "build_timeout_seconds": e.build_timeout_seconds,
                 "rubric": e.rubric,
@@ -414,9 +480,16 @@ def _export_exercise(root: Path, e: Exercise) -> None:
     spec: dict[str, Any] = {
         "title": {"ko": e.title, "en": e.title_en},
         "instructions": e.instructions_md,
+        **({"instructions_en": e.instructions_en} if e.instructions_en else {}),
         "allowed_base_images": list(e.allowed_base_images),
         "limits": {"build_timeout_seconds": e.build_timeout_seconds},
+        **({"network": e.network} if e.network != "none" else {}),
+        **({"assets": list(e.assets)} if e.assets else {}),
     }
+    if e.benchmark:
+        spec["benchmark"] = {k: e.benchmark[k] for k in ("script", "baseline", "runs")}
+        _write(root, f"{folder}/{e.benchmark['script']}", e.benchmark["script_text"])
+        _write(root, f"{folder}/{e.benchmark['baseline']}", e.benchmark["baseline_dockerfile"])
     if e.rubric:
         spec["rubric"] = e.rubric
     if e.behaviour_tests:

@@ -22,6 +22,7 @@ class Exercise(models.Model):
     title = models.CharField(max_length=200)
     title_en = models.CharField(max_length=200, blank=True)
     instructions_md = models.TextField(blank=True)
+    instructions_en = models.TextField(blank=True)
     starter_dockerfile = models.TextField(blank=True)
     context_files = models.JSONField(
         default=dict, blank=True, help_text="Path → text of the app the student containerises."
@@ -36,6 +37,22 @@ class Exercise(models.Model):
     )
     behaviour_tests = models.JSONField(
         default=dict, blank=True, help_text="container-structure-test spec (schema 2.0.0 field names)."
+    )
+    network = models.CharField(
+        max_length=16,
+        choices=[("none", "none"), ("packages", "packages")],
+        default="none",
+        help_text="none: builds have no network. packages: only the package archives, through the proxy.",
+    )
+    assets = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Large context files fetched by `fetch_assets`: [{path, url, sha256, size}].",
+    )
+    benchmark = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Speed check: {command, baseline_dockerfile, runs}; empty = none.",
     )
     reference_image_size = models.BigIntegerField(
         null=True, blank=True, help_text="Bytes of the reference solution's image, measured by building it."

@@ -5,11 +5,12 @@ step and result goes to a `Sink` as it happens; `labs.services` stores and pushe
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from labs.grading.criteria import CheckResult, all_criteria
@@ -22,6 +23,8 @@ from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
 from sandbox.dockerfile import DockerfileSyntaxError, ParsedDockerfile, parse
 from sandbox.image import ImageFacts, image_facts
 from sandbox.limits import BuildLimits
+from sandbox.network import BuildNetwork
+from sandbox.speed import compare_speed
 
 DEPENDENCY_INSTALL = re.compile(
     r"\b(pip3?|python3?\s+-m\s+pip)\s+install\b|\bnpm\s+(ci|install|i)\b|\byarn(\s+install)?\b|"
@@ -34,7 +37,7 @@ MANIFESTS = re.compile(
     r"yarn\.lock|pnpm-lock\.yaml|go\.(mod|sum)|Gemfile(\.lock)?|composer\.(json|lock)|pom\.xml)$"
 )
 SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".ts", ".go", ".rb", ".java", ".php", ".rs", ".c", ".html")
-COMMENT = {".py": "#", ".rb": "#", ".html": "<!--"}
+COMMENT = {".py": ("#", ""), ".rb": ("#", ""), ".html": ("<!--", " -->")}
 
 
 class Sink(Protocol):
@@ -56,6 +59,8 @@ class ExerciseSpec:
     rubric: Rubric | None = None
     behaviour_tests: Mapping[str, Any] = field(default_factory=dict)
     reference_size: int | None = None
+    network: BuildNetwork = field(default_factory=BuildNetwork)
+    benchmark: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ def effective_rubric(spec: ExerciseSpec) -> Rubric:
     skip = {"run.healthcheck", "run.healthcheck_declared"}
     if not spec.behaviour_tests:
         skip.add("run.behaviour")
+    if not spec.benchmark:
+        skip.add("run.speed")
     return default_rubric(i for i in all_criteria() if i not in skip)
 
 
@@ -126,8 +133,19 @@ def score_payload(result: Score) -> dict[str, Any]:
 
 
 def grade(
-    *, spec: ExerciseSpec, dockerfile: str, dockerignore: str, tag: str, labels: Mapping[str, str], sink: Sink
+    *,
+    spec: ExerciseSpec,
+    dockerfile: str,
+    dockerignore: str,
+    tag: str,
+    labels: Mapping[str, str],
+    sink: Sink,
+    as_reference: bool = False,
+    cache_namespace: str = "",
 ) -> Outcome:
+    """`as_reference`: this is the exercise's reference solution, so its own image size is the
+    reference the size criterion compares with (check_course). `cache_namespace` (one per
+    student) keeps the student's `RUN --mount=type=cache` mounts apart from everyone else's."""
     outcome = Outcome()
     violations = policy.check_dockerfile(
         dockerfile.encode("utf-8"),
@@ -170,7 +188,8 @@ def grade(
     files = dict(spec.context_files)
     if dockerignore:
         files[".dockerignore"] = dockerignore
-    result = _build(dockerfile, files, parsed, tag, labels, spec.limits, sink)
+    built = policy.namespace_cache_mounts(dockerfile, cache_namespace)
+    result = _build(built, files, parsed, tag, labels, spec.limits, spec.network, sink)
     outcome.build_seconds = result.seconds
     if not result.ok:
         outcome.failure = Failure(result.code, result.message, result.line, tuple(result.output))
@@ -178,9 +197,11 @@ def grade(
 
     sink.status("analysing", "Measuring your image.", "analysing")
     outcome.facts = image_facts(tag)
+    if as_reference:
+        spec = replace(spec, reference_size=outcome.facts.size)
     image_ids = [i for i in wanted if registry[i].criterion.source != "dockerfile"]
     for r in _image_results(
-        spec, rubric, image_ids, parsed, dockerfile, files, tag, labels, outcome.facts, sink
+        spec, rubric, image_ids, parsed, built, files, tag, labels, outcome.facts, sink
     ):
         outcome.results.append(r)
     outcome.score = score(rubric, outcome.results)
@@ -195,6 +216,7 @@ def _build(
     tag: str,
     labels: Mapping[str, str],
     limits: BuildLimits,
+    network: BuildNetwork,
     sink: Sink | None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
 ) -> BuildResult:
@@ -215,6 +237,8 @@ def _build(
         tag=tag,
         labels=labels,
         limits=limits,
+        network=network.mode,
+        build_args=network.build_args,
         sources=step_sources(parsed),
     )
     return build_image(request, on_event, on_idle=sink.idle if sink else None)
@@ -272,6 +296,7 @@ def _rebuild(
     tag: str,
     labels: Mapping[str, str],
     limits: BuildLimits,
+    network: BuildNetwork,
     source_file: str,
 ) -> Rebuild:
     """Edits one application source file and builds again on the same engine, to see which
@@ -279,8 +304,8 @@ def _rebuild(
     edited = dict(files)
     original = edited[source_file]
     suffix = "." + source_file.rsplit(".", 1)[-1] if "." in source_file else ""
-    marker = COMMENT.get(suffix, "//")
-    probe = f"\n{marker} layerlab cache probe {uuid.uuid4().hex}\n"
+    opener, closer = COMMENT.get(suffix, ("//", ""))
+    probe = f"\n{opener} layerlab cache probe {uuid.uuid4().hex}{closer}\n"
     edited[source_file] = original + (probe if isinstance(original, str) else probe.encode())
     steps: dict[str, dict[str, Any]] = {}
 
@@ -290,7 +315,7 @@ def _rebuild(
 
     rebuild_tag = f"{tag}-rebuild"
     try:
-        result = _build(dockerfile, edited, parsed, rebuild_tag, labels, limits, None, on_step)
+        result = _build(dockerfile, edited, parsed, rebuild_tag, labels, limits, network, None, on_step)
     finally:
         engine.image_remove(rebuild_tag)
     if not result.ok:
@@ -350,6 +375,7 @@ def _image_results(
         "run.behaviour": {"structure"},
         "run.healthcheck": {"health"},
         "opt.build_cache": {"rebuild"},
+        "run.speed": {"speed"},
     }
     pending = [i for i in ids if i in needs]
     health_options = rubric.options_for("run.healthcheck") if "run.healthcheck" in ids else {}
@@ -375,7 +401,8 @@ def _image_results(
         source = _probe_file(files, str(options.get("source_file", "")))
         if source is None:
             return {"rebuild": None}
-        return {"rebuild": _rebuild(dockerfile, files, parsed, tag, labels, spec.limits, source)}
+        rebuilt = _rebuild(dockerfile, files, parsed, tag, labels, spec.limits, spec.network, source)
+        return {"rebuild": rebuilt}
 
     def base() -> dict[str, Any]:
         count, setuid = _base_facts(_final_base(parsed))
@@ -389,7 +416,8 @@ def _image_results(
         "health": runs_health,
         "rebuild": rebuild,
     }
-    wanted_jobs = {need for i in pending for need in needs[i]}
+    # Timing runs alone, after everything else, so the other evidence does not skew it.
+    wanted_jobs = {need for i in pending for need in needs[i]} - {"speed"}
     done: set[str] = set()
     results: list[CheckResult] = []
 
@@ -414,4 +442,64 @@ def _image_results(
                 done.add(name)
             if finished:
                 judge_ready()
+    if "run.speed" in pending:
+        evidence.update(_speed(spec, tag, labels, sink))
+        done.add("speed")
+        judge_ready()
     return results
+
+
+BASELINE_LABEL = "org.layerlab.baseline"
+
+
+def _speed(spec: ExerciseSpec, tag: str, labels: Mapping[str, str], sink: Sink) -> dict[str, Any]:
+    bench = spec.benchmark
+    if not bench:
+        return {"speed_error": "The exercise defines no benchmark."}
+    baseline = _baseline_image(spec, sink)
+    if isinstance(baseline, Failure):
+        # The exercise's own baseline does not build: ours to fix, not the student's.
+        raise engine.EngineError(f"the exercise's benchmark baseline does not build: {baseline.message}")
+    sink.status(
+        "analysing", "Timing your interpreter against a plain build (about half a minute).", "benchmark"
+    )
+    argv = ["python3", "-c", bench["script_text"]]
+    return {"speed": compare_speed(tag, baseline, argv, pairs=int(bench.get("runs", 8)), labels=labels)}
+
+
+def baseline_ref(spec: ExerciseSpec) -> str:
+    """The tag of the exercise's baseline image: a digest of its Dockerfile and context."""
+    digest = hashlib.sha256(spec.benchmark["baseline_dockerfile"].encode())
+    for name in sorted(spec.context_files):
+        content = spec.context_files[name]
+        digest.update(name.encode() + b"\0")
+        digest.update(content.encode() if isinstance(content, str) else content)
+    return f"layerlab-baseline:{digest.hexdigest()[:16]}"
+
+
+def _baseline_image(spec: ExerciseSpec, sink: Sink) -> str | Failure:
+    """The plain build the student's interpreter is timed against: built once per exercise
+    (same Dockerfile and context, same tag) and kept."""
+    dockerfile = spec.benchmark["baseline_dockerfile"]
+    ref = baseline_ref(spec)
+    if engine.image_exists(ref):
+        return ref
+    sink.status(
+        "analysing",
+        "Building the plain interpreter your image is timed against (once per exercise, about 2 minutes).",
+        "baseline",
+    )
+    parsed = parse(dockerfile)
+    result = _build(
+        dockerfile,
+        spec.context_files,
+        parsed,
+        ref,
+        {BASELINE_LABEL: ref.split(":", 1)[1]},
+        spec.limits,
+        spec.network,
+        None,
+    )
+    if not result.ok:
+        return Failure(result.code, result.message, result.line, tuple(result.output))
+    return ref

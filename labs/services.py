@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labs import pipeline
+from labs.assets import asset_read
 from labs.events import LogBatcher, event_emit
 from labs.grading.rubric import rubric_from_data
 from labs.messages import korean
@@ -21,6 +23,7 @@ from labs.models import Exercise, Submission, SubmissionEvent
 from labs.pipeline import ExerciseSpec
 from sandbox import engine
 from sandbox.limits import BuildLimits
+from sandbox.network import build_network
 
 log = logging.getLogger(__name__)
 
@@ -203,20 +206,51 @@ def _our_fault(submission: Submission, exc: BaseException) -> None:
 
 
 def exercise_spec(exercise: Exercise) -> ExerciseSpec:
-    return ExerciseSpec(
+    return spec_make(
+        slug=exercise.slug,
         context_files=exercise.context_files,
-        allowed_bases=tuple(exercise.allowed_base_images),
+        assets=exercise.assets or [],
+        allowed_base_images=exercise.allowed_base_images,
+        build_timeout_seconds=exercise.build_timeout_seconds,
+        rubric=exercise.rubric,
+        behaviour_tests=exercise.behaviour_tests,
+        reference_size=exercise.reference_image_size,
+        network=exercise.network,
+        benchmark=exercise.benchmark,
+    )
+
+
+def spec_make(
+    *,
+    slug: str,
+    context_files: Mapping[str, str],
+    assets: list[dict[str, Any]],
+    allowed_base_images: list[str],
+    build_timeout_seconds: int,
+    rubric: dict[str, Any],
+    behaviour_tests: dict[str, Any],
+    reference_size: int | None,
+    network: str,
+    benchmark: dict[str, Any],
+) -> ExerciseSpec:
+    """The grading spec from plain exercise data (a database row or a course folder)."""
+    files: dict[str, str | bytes] = dict(context_files)
+    for asset in assets:
+        files[asset["path"]] = asset_read(asset)
+    return ExerciseSpec(
+        context_files=files,
+        allowed_bases=tuple(allowed_base_images),
         limits=BuildLimits(
-            timeout_seconds=float(exercise.build_timeout_seconds),
+            timeout_seconds=float(build_timeout_seconds),
             log_cap_bytes=settings.LAYERLAB_LOG_CAP_BYTES,
             context_cap_bytes=settings.LAYERLAB_CONTEXT_CAP_BYTES,
             image_cap_bytes=settings.LAYERLAB_IMAGE_CAP_BYTES,
         ),
-        rubric=rubric_from_data(exercise.rubric, filename=f"exercise {exercise.slug}")
-        if exercise.rubric
-        else None,
-        behaviour_tests=exercise.behaviour_tests or {},
-        reference_size=exercise.reference_image_size,
+        rubric=rubric_from_data(rubric, filename=f"exercise {slug}") if rubric else None,
+        behaviour_tests=behaviour_tests or {},
+        reference_size=reference_size,
+        network=build_network(network, settings.LAYERLAB_PACKAGE_PROXY),
+        benchmark=benchmark or {},
     )
 
 
@@ -261,6 +295,7 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
             tag=tag,
             labels={engine.LABEL_SUBMISSION: str(submission.pk)},
             sink=sink,
+            cache_namespace=f"u{submission.owner_id}",
         )
     finally:
         sink.batcher.flush()

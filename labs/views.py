@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
 from courses.markdown import render as render_markdown
@@ -41,13 +42,29 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "labs/exercise.html",
         {
             "exercise": exercise,
-            "instructions_html": render_markdown(exercise.instructions_md),
+            "instructions_html": render_markdown(
+                exercise.instructions_en
+                if exercise.instructions_en and (get_language() or "").startswith("en")
+                else exercise.instructions_md
+            ),
             "dockerfile": dockerfile,
             "dockerignore": dockerignore,
+            "context_listing": _context_listing(exercise),
+            "build_minutes": max(1, round(exercise.build_timeout_seconds / 60)),
             "submissions": submissions,
             "current": current,
         },
     )
+
+
+def _context_listing(exercise: Exercise) -> list[dict[str, object]]:
+    """What the student's build context holds: the app's files to read, and the large provided ones."""
+    files: list[dict[str, object]] = [
+        {"path": path, "size": len(text.encode("utf-8")), "text": text}
+        for path, text in sorted(exercise.context_files.items())
+    ]
+    files += [{"path": a["path"], "size": a["size"], "text": None} for a in exercise.assets or []]
+    return files
 
 
 def exercise_url(exercise: Exercise) -> str:

@@ -75,6 +75,9 @@ def step_sources(parsed: ParsedDockerfile) -> tuple[StepSource, ...]:
     return tuple(out)
 
 
+PROGRESS_BEAT_SECONDS = 30.0
+
+
 @dataclass
 class BuildRequest:
     dockerfile: str
@@ -83,6 +86,7 @@ class BuildRequest:
     labels: Mapping[str, str]
     limits: BuildLimits = field(default_factory=BuildLimits)
     network: str = "none"
+    build_args: Mapping[str, str] = field(default_factory=dict)
     sources: tuple[StepSource, ...] = ()
 
 
@@ -167,6 +171,8 @@ class _ProgressParser:
         self.vertices: dict[str, _Vertex] = {}
         self.log_bytes = 0
         self.log_truncated = False
+        self.hidden_lines = 0
+        self.last_beat = 0.0
         self.trailer: deque[str] = deque(maxlen=TAIL_LINES)
 
     def feed(self, line: str) -> None:
@@ -222,10 +228,25 @@ class _ProgressParser:
 
     def _log(self, vertex: _Vertex, text: str) -> None:
         if self.log_truncated:
+            # A long build (a PGO compile) keeps saying it is alive, in a line every 30 s at most.
+            self.hidden_lines += 1
+            now = time.monotonic()
+            if now - self.last_beat >= PROGRESS_BEAT_SECONDS:
+                self.last_beat = now
+                self.emit(
+                    {
+                        "kind": "log",
+                        "step": vertex.id,
+                        "truncated": True,
+                        "line": f"[still building: {self.hidden_lines} more log lines not shown; latest: "
+                        f"{text[:160]}]",
+                    }
+                )
             return
         size = len(text.encode("utf-8")) + 1
         if self.log_bytes + size > self.request.limits.log_cap_bytes:
             self.log_truncated = True
+            self.last_beat = time.monotonic()
             cap = self.request.limits.log_cap_bytes
             self.emit(
                 {
@@ -283,7 +304,11 @@ def build_image(
             cap_bytes=request.limits.context_cap_bytes,
         ) as ctx:
             proc = engine.start_build(
-                context_dir=ctx, tag=request.tag, labels=request.labels, network=request.network
+                context_dir=ctx,
+                tag=request.tag,
+                labels=request.labels,
+                network=request.network,
+                build_args=request.build_args,
             )
             parser = _ProgressParser(request, on_event)
             timed_out = _pump(proc, parser, request.limits.timeout_seconds, started, on_idle)

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sandbox import engine
+from sandbox import engine, network
 
 SUITE = "bookworm"
 LABEL_STANDIN = "org.layerlab.standin"
 LABEL_DESCRIPTION = "org.layerlab.description"
 LABEL_MADE_BY = "org.layerlab.made-by"
+HOST_EXTRA_CAS = Path("/usr/local/share/ca-certificates")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 SeedOutcome = Literal["present", "built"]
@@ -107,7 +108,7 @@ ENV LANG=C.UTF-8 \\
 RUN set -eux; \\
     apt-get update; \\
     apt-get install -y --no-install-recommends \\
-        python3 python3-pip python3-venv python-is-python3; \\
+        python3 python3-pip python3-venv python-is-python3 ca-certificates; \\
     rm -rf /var/lib/apt/lists/*; \\
     rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED; \\
     test "$(python3 -c 'import platform; print(platform.python_version())')" = "$PYTHON_VERSION"; \\
@@ -182,7 +183,9 @@ CATALOGUE: tuple[BaseImage, ...] = (
         ref="python:3.11-slim",
         description=_STANDIN.format(ref="python:3.11-slim")
         + ": Debian's python3 3.11 with pip and venv, pip install allowed",
-        how=_FROM_DEBIAN.format(packages="python3 python3-pip python3-venv python-is-python3", suite=SUITE)
+        how=_FROM_DEBIAN.format(
+            packages="python3 python3-pip python3-venv python-is-python3 ca-certificates", suite=SUITE
+        )
         + "; /usr/lib/python3.11/EXTERNALLY-MANAGED removed so pip install works as in the "
         'official image; ENV LANG=C.UTF-8 PYTHON_VERSION; CMD ["python3"]',
         dockerfile=_PYTHON_DOCKERFILE,
@@ -229,9 +232,11 @@ def seed(
     images: Sequence[BaseImage] = CATALOGUE,
     *,
     progress: Progress = _quiet,
+    proxy: str = "",
 ) -> list[SeedResult]:
     """Makes every image the engine lacks, in the order given; images already present are left
-    alone, so running it again changes nothing. Parents must come before their children."""
+    alone, so running it again changes nothing. Parents must come before their children.
+    `proxy` is the package proxy the images' own `apt-get install` goes through."""
     results: list[SeedResult] = []
     made: set[str] = set()
     for image in images:
@@ -254,7 +259,7 @@ def seed(
         if image.rootfs:
             _make_from_rootfs(image, progress)
         else:
-            _build(image, progress)
+            _build(image, progress, proxy)
         seconds = time.monotonic() - started
         attrs = engine.image_attrs(image.ref)
         if attrs is None:
@@ -281,12 +286,13 @@ def _mb(size: object) -> str:
     return f"{size / 1e6:.0f}" if isinstance(size, int | float) else "?"
 
 
-def _build(image: BaseImage, progress: Progress) -> None:
+def _build(image: BaseImage, progress: Progress, proxy: str) -> None:
     assert image.dockerfile is not None
     progress(f"{image.ref}: docker build FROM {', '.join(image.parents) or 'scratch'}")
     dockerfile = _with_labels(image.dockerfile, image.labels())
     readable = _BuildLineTrimmer(image.ref)
-    for line in engine.build_trusted(dockerfile, image.ref, network="default"):
+    args = network.proxy_build_args(proxy) if proxy else None
+    for line in engine.build_trusted(dockerfile, image.ref, network="default", build_args=args):
         shown = readable(line)
         if shown is not None:
             progress(shown)
@@ -473,11 +479,27 @@ def _slim(root: Path) -> None:
         if path.is_file() and not path.is_symlink():
             path.write_text("")
     (root / "tmp").chmod(0o1777)
+    _trust_host_cas(root)
     for rel, (text, mode) in _ROOTFS_FILES.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         path.chmod(mode)
+
+
+def _trust_host_cas(root: Path, source: Path = HOST_EXTRA_CAS) -> None:
+    """Copies the certificate authorities this host adds to its trust store into the stand-in, so
+    that once an image installs ca-certificates its TLS trust matches the host's. Machines whose
+    egress goes through a TLS-inspecting gateway need that for pip and npm through the package
+    proxy; the official images on an open network do not, and get nothing here."""
+    if not source.is_dir():
+        return
+    target = root / "usr/local/share/ca-certificates"
+    for cert in sorted(source.glob("*.crt")):
+        if cert.is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cert, target / cert.name)
+            (target / cert.name).chmod(0o644)
 
 
 def _empty(directory: Path) -> None:

@@ -124,6 +124,7 @@ def start_build(
     tag: str,
     labels: Mapping[str, str],
     network: str = "none",
+    build_args: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """Starts a BuildKit build as a child process (its own session so a timeout can kill the
@@ -133,6 +134,8 @@ def start_build(
     argv = [*cli.argv, "--progress=plain", f"--network={network}", "--tag", tag]
     for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
+    for key, value in (build_args or {}).items():
+        argv += ["--build-arg", f"{key}={value}"]
     argv += [*extra_args, "--file", str(context_dir / "Dockerfile"), str(context_dir)]
     env = {**os.environ, **cli.env}
     return subprocess.Popen(
@@ -256,15 +259,25 @@ def import_rootfs(rootfs_dir: Path, ref: str, changes: Sequence[str] = ()) -> st
     return done.stdout.strip()
 
 
-def build_trusted(dockerfile: str, ref: str, *, network: str = "default") -> Iterator[str]:
+def build_trusted(
+    dockerfile: str,
+    ref: str,
+    *,
+    network: str = "default",
+    build_args: Mapping[str, str] | None = None,
+    context_files: Mapping[str, bytes] | None = None,
+) -> Iterator[str]:
     """Builds one of the platform's own images (never a student's) and yields its output lines.
-    Trusted builds may use the network to fetch Debian packages."""
+    Trusted builds may use the network (through the package proxy) to fetch Debian packages."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="layerlab-seed-") as tmp:
         ctx = Path(tmp)
+        for name, data in (context_files or {}).items():
+            (ctx / name).parent.mkdir(parents=True, exist_ok=True)
+            (ctx / name).write_bytes(data)
         (ctx / "Dockerfile").write_text(dockerfile, encoding="utf-8")
-        proc = start_build(context_dir=ctx, tag=ref, labels={}, network=network)
+        proc = start_build(context_dir=ctx, tag=ref, labels={}, network=network, build_args=build_args)
         assert proc.stdout is not None
         tail: list[str] = []
         for raw in proc.stdout:
@@ -299,6 +312,7 @@ _LOCKED_HOST_KEYS = frozenset(
         "mem_limit",
         "memswap_limit",
         "nano_cpus",
+        "cpuset_cpus",
         "pids_limit",
         "read_only",
         "tmpfs",

@@ -420,3 +420,42 @@ def _heredoc(ins: Instruction) -> Violation:
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "Violation", "check_dockerfile", "normalize_image"]
+
+
+_RUN_FLAGS = re.compile(r"^(?P<lead>\s*(?:RUN\s+)?)(?P<flags>(?:--\S+\s+)*)", re.IGNORECASE)
+_MOUNT_FLAG = re.compile(r"--mount=(?P<spec>\S+)", re.IGNORECASE)
+
+
+def namespace_cache_mounts(dockerfile: str, namespace: str) -> str:
+    """Gives every `RUN --mount=type=cache` an id inside `namespace`, on the same line (line
+    numbers do not move). BuildKit shares a cache mount between all builds on an engine by its
+    id (the target path by default): without this, one student could plant a poisoned pip or
+    npm cache for every other student's build. A student keeps their own cache across their
+    own submissions."""
+    if not namespace:
+        return dockerfile
+    out: list[str] = []
+    flags_go_on = False  # the RUN's flags continue on the next line (`RUN --mount=... \`)
+    for line in dockerfile.splitlines(keepends=True):
+        if flags_go_on or re.match(r"\s*RUN\s", line, re.IGNORECASE):
+            m = _RUN_FLAGS.match(line)
+            assert m is not None  # every group is optional
+            rest = line[m.end() :]
+            if m.group("flags"):
+                flags = _MOUNT_FLAG.sub(
+                    lambda f: "--mount=" + _namespaced(f.group("spec"), namespace), m.group("flags")
+                )
+                line = m.group("lead") + flags + rest
+            flags_go_on = rest.strip() == "\\"
+        out.append(line)
+    return "".join(out)
+
+
+def _namespaced(spec: str, namespace: str) -> str:
+    options = _mount_options(spec)
+    if options.get("type", "bind").strip().lower() != "cache":
+        return spec
+    fields = next(csv.reader([spec]), [])
+    kept = [f for f in fields if f.partition("=")[0].strip().lower() != "id"]
+    own = options.get("id") or options.get("target") or options.get("dst") or options.get("destination") or ""
+    return ",".join([*kept, f"id=layerlab-{namespace}-{own}"])

@@ -42,7 +42,8 @@ class RunLimits:
     wall_seconds: float = 10.0
     memory_bytes: int = 256 * MiB
     memory_swap_bytes: int | None = None  # None: equal to memory_bytes, i.e. no swap at all
-    cpus: float = 1.0
+    cpus: float = 1.0  # 0: no CFS quota (timing runs pin a core with `cpuset` instead)
+    cpuset: str | None = None
     pids: int = 64
     output_cap_bytes: int = 1 * MiB  # stdout and stderr each
     read_only_root: bool = True
@@ -65,7 +66,8 @@ class RunLimits:
         return {
             "mem_limit": self.memory_bytes,
             "memswap_limit": self.memory_swap_bytes or self.memory_bytes,
-            "nano_cpus": int(self.cpus * 1_000_000_000),
+            "nano_cpus": int(self.cpus * 1_000_000_000) or None,
+            "cpuset_cpus": self.cpuset,
             "pids_limit": self.pids,
             "read_only": read_only,
             "tmpfs": None if writable else {"/tmp": ",".join(tmp_flags)},  # noqa: S108 (in the container)

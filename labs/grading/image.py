@@ -55,6 +55,8 @@ class ImageEvidence:
     health: Any = None  # sandbox.run.HealthResult
     rebuild: Rebuild | None = None
     dependency_lines: tuple[int, ...] = field(default_factory=tuple)
+    speed: Any = None  # sandbox.speed.SpeedResult
+    speed_error: str = ""
 
 
 def _mb(n: float) -> str:
@@ -717,6 +719,62 @@ def build_cache(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     )
 
 
+def _validate_speed(options: Mapping[str, Any]) -> str | None:
+    if not 0 < options["full_at_ratio"] < options["zero_at_ratio"]:
+        return "full_at_ratio must be above 0 and below zero_at_ratio"
+    return None
+
+
+@criterion(
+    "run.speed",
+    category="correctness",
+    source="run",
+    title=Text("Interpreter speed against a plain build", "일반 빌드 대비 인터프리터 속도"),
+    why=Text(
+        "PGO (--enable-optimizations) lays out the interpreter's hot paths from a profiling run and "
+        "LTO (--with-lto) optimises across object files: together about 10-20 % on pure-Python code, "
+        "for every request the runtime ever serves.",
+        "PGO(--enable-optimizations)는 프로파일링 실행 결과로 인터프리터의 자주 쓰는 경로를 배치하고, "
+        "LTO(--with-lto)는 오브젝트 파일 경계를 넘어 최적화합니다. 순수 파이썬 코드에서 보통 10~20% 빨라지며, "
+        "이 런타임이 처리하는 모든 요청에 적용됩니다.",
+    ),
+    fix=Text(
+        "Configure the builder stage with `./configure --enable-optimizations --with-lto` and copy "
+        "/usr/local into the runtime stage; check that `python3` in the final image is that build.",
+        "빌더 스테이지에서 `./configure --enable-optimizations --with-lto`로 설정하고 /usr/local을 런타임 "
+        "스테이지로 복사하세요. 최종 이미지의 `python3`가 그 빌드인지 확인하세요.",
+    ),
+    anchors=("cpython-configure",),
+    default_weight=15,
+    options={"full_at_ratio": 0.95, "zero_at_ratio": 1.02},
+    validate=_validate_speed,
+)
+def speed(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
+    result = ev.speed
+    if ev.speed_error or result is None or result.ratio is None:
+        message = ev.speed_error or (result.error if result else "the exercise defines no benchmark")
+        return CheckResult("run.speed", "fail", value=None, detail=Text(message, message))
+    full, zero = float(options["full_at_ratio"]), float(options["zero_at_ratio"])
+    credit = _linear(result.ratio, full, zero)
+    pairs = len(result.baseline_seconds)
+    mine = sorted(result.image_seconds)[pairs // 2]
+    theirs = sorted(result.baseline_seconds)[pairs // 2]
+    return CheckResult(
+        "run.speed",
+        _verdict(credit),
+        value={"ratio": round(result.ratio, 3), "image_seconds": mine, "baseline_seconds": theirs},
+        fraction=credit,
+        detail=Text(
+            f"Your interpreter took {result.ratio:.2f}x the time of a plain source build of the same "
+            f"version (median of {pairs} paired runs, {mine:.2f} s vs {theirs:.2f} s); full credit at "
+            f"{full:.2f}x or faster, none from {zero:.2f}x.",
+            f"같은 버전을 일반 옵션으로 빌드한 인터프리터 대비 {result.ratio:.2f}배의 시간이 걸렸습니다"
+            f"(짝지은 실행 {pairs}회의 중앙값, {mine:.2f}초 대 {theirs:.2f}초). {full:.2f}배 이하면 만점, "
+            f"{zero:.2f}배 이상이면 0점입니다.",
+        ),
+    )
+
+
 IMAGE_CRITERIA = (
     "opt.image_size",
     "opt.layer_count",
@@ -730,4 +788,5 @@ IMAGE_CRITERIA = (
     "run.healthcheck",
     "run.behaviour",
     "opt.build_cache",
+    "run.speed",
 )

@@ -209,8 +209,9 @@ def default_rubric(applicable: Iterable[str] | None = None) -> Rubric:
 
 
 def score(rubric: Rubric, results: Sequence[CheckResult]) -> Score:
-    """Points per criterion out of 100; skipped criteria leave the denominator; a failed
-    required criterion caps the total at `required_cap`."""
+    """Points per criterion out of 100; skipped criteria leave the denominator; a required
+    criterion that does not fully pass (fail or partial: two of four behaviour tests is not a
+    working image) caps the total at `required_cap`."""
     by_id = {r.criterion: r for r in results}
     counted = [i for i in rubric.items if i.id in by_id and by_id[i.id].verdict != "skip"]
     total_weight = sum(i.weight for i in counted)
@@ -223,7 +224,7 @@ def score(rubric: Rubric, results: Sequence[CheckResult]) -> Score:
             continue
         max_points = 100.0 * item.weight / total_weight if total_weight and result.verdict != "skip" else 0.0
         points = max_points * result.credit()
-        if item.required and result.verdict == "fail":
+        if item.required and result.verdict in ("fail", "partial"):
             failed_required.append(item.id)
         raw_total += points  # summed unrounded: 19 criteria at 100/19 each must still make 100
         scored.append(

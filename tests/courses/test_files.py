@@ -187,3 +187,61 @@ def test_unknown_key_is_reported_with_its_line(course_dir: Path) -> None:
         "exercises/slim-python/exercise.yaml",
         len(EXERCISE_YAML.splitlines()) + 1,
     )
+
+
+PGO_LIKE = """\
+title: {ko: 런타임, en: Runtime}
+instructions: 빌드하세요.
+instructions_en: Build it.
+allowed_base_images: [debian:bookworm-slim]
+network: packages
+assets:
+  - path: Python-3.11.2.tar.gz
+    url: http://deb.debian.org/debian/pool/main/p/python3.11/python3.11_3.11.2.orig.tar.gz
+    sha256: 2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849
+    size: 26437858
+benchmark:
+  script: benchmark/bench.py
+  baseline: benchmark/baseline.Dockerfile
+  runs: 5
+"""
+
+
+def test_network_assets_benchmark_and_english_instructions_round_trip(
+    course_dir: Path, tmp_path: Path
+) -> None:
+    write(course_dir, "exercises/slim-python/exercise.yaml", PGO_LIKE)
+    write(course_dir, "exercises/slim-python/benchmark/bench.py", "print(1.0)\n")
+    write(course_dir, "exercises/slim-python/benchmark/baseline.Dockerfile", "FROM debian:bookworm-slim\n")
+    course_import(course_read(course_dir))
+    exercise = Exercise.objects.get(slug="slim-python")
+    assert exercise.instructions_en == "Build it."
+    assert exercise.network == "packages"
+    assert exercise.assets[0]["size"] == 26437858
+    assert exercise.benchmark["script_text"] == "print(1.0)\n"
+    assert exercise.benchmark["runs"] == 5
+    out = tmp_path / "out"
+    course_export(Course.objects.get(slug="docker-basics"), out)
+    assert course_read(out) == course_read(course_dir)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("sha256: 2411c7", "sha256: zz11c7"),
+        ("url: http://deb", "url: ftp://deb"),
+        ("path: Python-3.11.2.tar.gz", "path: ../escape.tgz"),
+        ("baseline: benchmark/baseline.Dockerfile", "baseline: benchmark/missing.Dockerfile"),
+    ],
+)
+def test_bad_assets_and_benchmarks_are_named_with_file_and_line(
+    course_dir: Path, edit: tuple[str, str], message: str
+) -> None:
+    write(course_dir, "exercises/slim-python/exercise.yaml", PGO_LIKE.replace(edit, message))
+    write(course_dir, "exercises/slim-python/benchmark/bench.py", "print(1.0)\n")
+    write(course_dir, "exercises/slim-python/benchmark/baseline.Dockerfile", "FROM debian:bookworm-slim\n")
+    with pytest.raises(CourseFileError) as caught:
+        course_read(course_dir)
+    assert caught.value.path.startswith("exercises/slim-python/")
+    if "missing" not in message:
+        assert caught.value.line is not None

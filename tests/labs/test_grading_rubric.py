@@ -101,6 +101,21 @@ def test_a_failed_required_criterion_caps_the_score():
     assert result.failed_required == ("sec.non_root",)
 
 
+def test_a_required_criterion_only_partly_passed_caps_the_score_too():
+    # three of four behaviour tests pass, but the app itself does not start: not a working image
+    rubric = rubric_from_data(
+        {
+            "criteria": [
+                {"id": "opt.multi_stage", "weight": 80},
+                {"id": "run.behaviour", "weight": 20, "required": True},
+            ],
+        }
+    )
+    result = score(rubric, [r("opt.multi_stage", "pass"), r("run.behaviour", "partial", 0.75)])
+    assert result.total == 59.0 and result.capped
+    assert result.failed_required == ("run.behaviour",)
+
+
 def test_an_unmeasured_criterion_leaves_the_denominator():
     rubric = rubric_from_data(
         {"criteria": [{"id": "opt.multi_stage", "weight": 10}, {"id": "opt.efficiency", "weight": 10}]}

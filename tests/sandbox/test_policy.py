@@ -337,3 +337,25 @@ def test_normalize_image_drops_docker_hub_prefixes_and_implies_latest() -> None:
     assert normalize_image("index.docker.io/library/debian") == "debian:latest"
     assert normalize_image("localhost:5000/app") == "localhost:5000/app:latest"
     assert normalize_image("python@sha256:abc") is None
+
+
+def test_cache_mounts_get_a_per_student_id_on_the_same_lines() -> None:
+    from sandbox.policy import namespace_cache_mounts
+
+    dockerfile = (
+        "FROM python:3.11-slim\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install six\n"
+        "RUN --mount=type=bind,source=a,target=/b \\\n"
+        "    --mount=type=cache,id=npm,target=/root/.npm,sharing=locked \\\n"
+        "    echo --mount=type=cache,target=/x\n"
+    )
+    out = namespace_cache_mounts(dockerfile, "u7").splitlines()
+    assert len(out) == 5
+    assert (
+        out[1]
+        == "RUN --mount=type=cache,target=/root/.cache/pip,id=layerlab-u7-/root/.cache/pip pip install six"
+    )
+    assert out[2] == "RUN --mount=type=bind,source=a,target=/b \\"  # not a cache: untouched
+    assert out[3] == "    --mount=type=cache,target=/root/.npm,sharing=locked,id=layerlab-u7-npm \\"
+    assert out[4] == "    echo --mount=type=cache,target=/x"  # the command itself is never rewritten
+    assert namespace_cache_mounts(dockerfile, "") == dockerfile

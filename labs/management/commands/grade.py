@@ -88,6 +88,7 @@ class Command(BaseCommand):
                 tag=tag,
                 labels={engine.LABEL_SUBMISSION: f"cli-{nonce}"},
                 sink=sink,
+                cache_namespace="grade-cli",
             )
         except engine.EngineError as exc:
             raise CommandError(f"the Docker engine failed (not the Dockerfile's fault): {exc}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, seed
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
-            results = seed(images, progress=progress)
+            results = seed(images, progress=progress, proxy=settings.LAYERLAB_PACKAGE_PROXY)
             # Every submission's image sits on one of these: reading their layers now means a
             # student's first grading reads only the student's own layers.
             for image in images:

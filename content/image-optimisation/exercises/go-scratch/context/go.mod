@@ -1,0 +1,3 @@
+module example.com/unitconv
+
+go 1.19
