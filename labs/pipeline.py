@@ -200,9 +200,7 @@ def grade(
     if as_reference:
         spec = replace(spec, reference_size=outcome.facts.size)
     image_ids = [i for i in wanted if registry[i].criterion.source != "dockerfile"]
-    for r in _image_results(
-        spec, rubric, image_ids, parsed, built, files, tag, labels, outcome.facts, sink
-    ):
+    for r in _image_results(spec, rubric, image_ids, parsed, built, files, tag, labels, outcome.facts, sink):
         outcome.results.append(r)
     outcome.score = score(rubric, outcome.results)
     sink.score(score_payload(outcome.score))

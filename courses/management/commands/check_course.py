@@ -211,8 +211,9 @@ class Command(BaseCommand):
         assert solution.score is not None and solution.facts is not None
         row.solution, row.size = solution.score.total, solution.facts.size
         if solution.score.total < FULL_MARKS:
-            lost = ", ".join(
+            lost = "; ".join(
                 f"{s.result.criterion} {s.points:.1f}/{s.max_points:.1f}"
+                + (f": {s.result.detail.en}" if s.result.detail.en else "")
                 for s in solution.score.items
                 if s.points < s.max_points
             )
