@@ -1,5 +1,5 @@
 """run.speed on the real engine: the student's interpreter is timed against a baseline image the
-platform builds once from the exercise's baseline Dockerfile, in paired runs; a faster image
+platform builds once from the exercise's baseline Dockerfile, in alternating runs; a faster image
 passes, a slower one fails, and a broken one is told what went wrong."""
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_an_image_without_the_interpreter_is_told_so(nonce: str) -> None:
     assert "could not start" in check["detail"]["en"] or "exited" in check["detail"]["en"]
 
 
-def test_pairs_alternate_and_the_ratio_is_their_median() -> None:
+def test_runs_alternate_and_the_ratio_is_of_the_fastest_runs() -> None:
     nonce = uuid.uuid4().hex[:10]
     tags = []
     try:
@@ -131,3 +131,22 @@ def test_pairs_alternate_and_the_ratio_is_their_median() -> None:
     assert len(result.image_seconds) == len(result.baseline_seconds) == 4
     assert result.ratio is not None and 0.2 < result.ratio < 0.5
     assert all(t < 0.3 for t in result.image_seconds) and all(t > 0.35 for t in result.baseline_seconds)
+
+
+def test_a_slow_spell_on_a_shared_machine_does_not_flip_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timings as measured on this kind of machine: a run lands in a slow spell (about 1.7x) now and
+    then, for its whole length. Here the faster image is caught by one in 6 of its 10 runs; the
+    verdict must still be that it is faster. (The engine is not what this test is about.)"""
+    from sandbox import speed
+    from sandbox.run import RunResult
+
+    image_times = iter([0.29, 0.17, 0.29, 0.29, 0.17, 0.29, 0.17, 0.29, 0.17, 0.29])
+    baseline_times = iter([0.20] * 10)
+
+    def fake_run(ref: str, argv: list[str], **_: Any) -> RunResult:
+        seconds = next(image_times if ref == "image" else baseline_times)
+        return RunResult(0, f"{seconds}\n", "", False, False, False, seconds + 1.0)
+
+    monkeypatch.setattr(speed, "run_command", fake_run)
+    result = speed.compare_speed("image", "baseline", ["python3", "-c", "..."], pairs=10)
+    assert result.ratio == pytest.approx(0.85)
