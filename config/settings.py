@@ -75,6 +75,8 @@ SQLITE_PATH = Path(os.environ.get("LAYERLAB_SQLITE_PATH", BASE_DIR / "var" / "la
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
+    # The embedded default lives in var/, which a fresh checkout does not have yet.
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
