@@ -1,10 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import get_language
 
 from courses.markdown import render as render_markdown
 from courses.models import Course, Session
+from courses.templatetags.layerlab import localized
 
 
 @login_required
@@ -23,11 +23,7 @@ def session_detail(request: HttpRequest, course_slug: str, session_slug: str) ->
         "courses/session.html",
         {
             "session": session,
-            "body_html": render_markdown(
-                session.body_md_en
-                if session.body_md_en and (get_language() or "").startswith("en")
-                else session.body_md
-            ),
+            "body_html": render_markdown(localized(session, "body_md")),
             "exercises": session.exercises.all(),
         },
     )

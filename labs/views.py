@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
 from courses.markdown import render as render_markdown
+from courses.templatetags.layerlab import localized
 from labs.models import Exercise
 from labs.selectors import submission_get_for_user, submission_list_for_user
 from labs.services import submission_create
@@ -42,11 +42,7 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "labs/exercise.html",
         {
             "exercise": exercise,
-            "instructions_html": render_markdown(
-                exercise.instructions_en
-                if exercise.instructions_en and (get_language() or "").startswith("en")
-                else exercise.instructions_md
-            ),
+            "instructions_html": render_markdown(localized(exercise, "instructions_md", "instructions_en")),
             "dockerfile": dockerfile,
             "dockerignore": dockerignore,
             "context_listing": _context_listing(exercise),

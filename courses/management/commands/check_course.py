@@ -152,22 +152,19 @@ class Command(BaseCommand):
                 validate_spec(ex.behaviour_tests)
             except SpecError as exc:
                 problems.append(f"{folder}/exercise.yaml: tests: {exc}")
-        for which, text in (("solution", ex.solution_dockerfile), ("starter", ex.starter_dockerfile)):
+        dockerfiles = {
+            f"{folder}/solution/Dockerfile": ex.solution_dockerfile,
+            f"{folder}/starter/Dockerfile": ex.starter_dockerfile,
+        }
+        if ex.benchmark:
+            dockerfiles[f"{folder}/{ex.benchmark['baseline']}"] = ex.benchmark["baseline_dockerfile"]
+        for path, text in dockerfiles.items():
             for v in policy.check_dockerfile(
                 text.encode("utf-8"),
                 allowed_bases=list(ex.allowed_base_images),
                 engine_supports_heredocs=engine.supports_heredocs(),
             ):
-                where = f"{folder}/{which}/Dockerfile" + (f":{v.line}" if v.line else "")
-                problems.append(f"{where}: {v.message}")
-        if ex.benchmark:
-            for v in policy.check_dockerfile(
-                ex.benchmark["baseline_dockerfile"].encode("utf-8"),
-                allowed_bases=list(ex.allowed_base_images),
-                engine_supports_heredocs=engine.supports_heredocs(),
-            ):
-                where = f"{folder}/{ex.benchmark['baseline']}" + (f":{v.line}" if v.line else "")
-                problems.append(f"{where}: {v.message}")
+                problems.append(f"{path}{f':{v.line}' if v.line else ''}: {v.message}")
         return problems
 
     def _check(self, ex: ExerciseData, row: Row, extra_args: dict[str, str], *, quiet: bool) -> list[str]:
