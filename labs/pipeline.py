@@ -167,23 +167,27 @@ def grade(
     try:
         parsed = parse(dockerfile)
     except DockerfileSyntaxError as exc:
-        outcome.failure = Failure("syntax", str(exc), exc.line)
+        outcome.failure = Failure(exc.code, str(exc), exc.line)
         return outcome
 
     rubric = effective_rubric(spec)
     wanted = {i.id for i in rubric.items}
     registry = all_criteria()
     static_ids = [i for i in wanted if registry[i].criterion.source == "dockerfile"]
-    for result in run_static(
-        dockerfile,
-        parsed,
-        dockerignore=dockerignore or None,
-        context_paths=frozenset(spec.context_files),
-        options_by_id={i: rubric.options_for(i) for i in static_ids},
-        only=static_ids,
-    ):
-        outcome.results.append(result)
-        sink.check(check_payload(result, rubric))
+    try:
+        for result in run_static(
+            dockerfile,
+            parsed,
+            dockerignore=dockerignore or None,
+            context_paths=frozenset(spec.context_files),
+            options_by_id={i: rubric.options_for(i) for i in static_ids},
+            only=static_ids,
+        ):
+            outcome.results.append(result)
+            sink.check(check_payload(result, rubric))
+    except DockerfileSyntaxError as exc:  # a bound on reading student text was reached
+        outcome.failure = Failure(exc.code, str(exc), exc.line)
+        return outcome
 
     files = dict(spec.context_files)
     if dockerignore:

@@ -71,12 +71,21 @@ reported without a line."""
 
 class DockerfileSyntaxError(ValueError):
     """The student's Dockerfile cannot be read. `message` is complete English for the student
-    and starts with "line N: " whenever the line is known."""
+    and starts with "line N: " whenever the line is known; `code` is the stable message code."""
+
+    code = "syntax"
 
     def __init__(self, line: int | None, message: str) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+class DockerfileLimitError(DockerfileSyntaxError):
+    """Reading the Dockerfile would go past a bound on size or time (an ARG chain that doubles
+    its value at every step, a word megabytes long): the student's to fix, at that line."""
+
+    code = "too_complex"
 
 
 class Heredoc(NamedTuple):
@@ -594,6 +603,7 @@ def _matching_brace(word: str, start: int) -> int:
 __all__ = [
     "INSTRUCTIONS",
     "Directive",
+    "DockerfileLimitError",
     "DockerfileSyntaxError",
     "Heredoc",
     "Instruction",

@@ -92,7 +92,7 @@ def check_dockerfile(
     try:
         parsed = parse(text)
     except DockerfileSyntaxError as exc:
-        violations.append(_v("syntax", exc.line, exc.message))
+        violations.append(_v(exc.code, exc.line, exc.message))
         return _ordered(violations)
 
     bases = _allowed(allowed_bases)
