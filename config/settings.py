@@ -1,5 +1,7 @@
 """Settings, all driven by the environment so one code base serves dev, CI and production."""
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -149,6 +151,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = LAYERLAB_TASK_TIME_LIMIT
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Sandbox limits (per exercise values override the build timeout).
+# Keys the namespace of each student's BuildKit cache mounts; without it, SECRET_KEY does.
+LAYERLAB_CACHE_KEY = os.environ.get("LAYERLAB_CACHE_KEY") or hmac.new(
+    SECRET_KEY.encode(), b"layerlab-cache-namespace", hashlib.sha256
+).hexdigest()
 LAYERLAB_BUILD_TIMEOUT = env_int("LAYERLAB_BUILD_TIMEOUT", 300)
 LAYERLAB_LOG_CAP_BYTES = env_int("LAYERLAB_LOG_CAP_BYTES", 1024 * 1024)
 LAYERLAB_CONTEXT_CAP_BYTES = env_int("LAYERLAB_CONTEXT_CAP_BYTES", 50 * 1024 * 1024)

@@ -55,6 +55,16 @@ def engine_versions_check(app_configs: Any = None, **kwargs: Any) -> list[Warnin
                 id="layerlab.W002",
             )
         )
+    if not engine.registry_proxy():
+        warnings.append(
+            Warning(
+                "The Docker engine can reach registries: nothing stops it pulling an image a "
+                "Dockerfile names if the platform's own checks ever miss one.",
+                hint="Start dockerd with HTTPS_PROXY and HTTP_PROXY set to a closed local port "
+                "(bin/host-setup uses http://127.0.0.1:9).",
+                id="layerlab.W004",
+            )
+        )
     runc = versions.get("runc", "")
     if runc and _version(runc) < RUNC_FIXED and not _debian_runc_patched():
         warnings.append(

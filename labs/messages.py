@@ -29,8 +29,20 @@ KO: dict[str, str] = {
     "timeout": "빌드가 시간 제한을 넘어 중단되었습니다. 오래 걸리는 단계를 줄이거나 나누세요.",
     "image_too_large": "이미지가 크기 제한을 넘습니다. 멀티 스테이지 빌드로 결과물만 최종 이미지에 담으세요.",
     "context_too_large": "빌드 컨텍스트가 크기 제한을 넘습니다.",
+    "digest_mismatch": '"{base}"는 이 플랫폼에 있는 {image}와 다른 이미지를 가리킵니다(이곳 이미지의 다이제스트는 {digest}). '
+    "여기서는 이미지를 내려받지 않으므로 그 다이제스트로 고정하거나 @sha256:... 부분을 지우세요.",
+    "platform_not_available": "FROM --platform={platform}는 다른 종류의 컴퓨터용 이미지를 요청합니다. 이 플랫폼은 {host} "
+    "이미지만 빌드하며, 다른 플랫폼 이미지는 내려받아야만 합니다. --platform을 지우세요.",
+    "onbuild_flags": "ONBUILD {instruction} {flags}는 여기서 쓸 수 없습니다. 트리거는 나중에 이 스테이지를 FROM 하는 "
+    "스테이지에서 실행되어 마운트와 소스를 검사할 수 없습니다. 그 {instruction}을 필요한 스테이지에 직접 쓰세요.",
+    "cache_mount_form": "캐시 마운트는 따옴표나 공백 없이 key=value 필드(영문자, 숫자, / . _ - : = + @)로만 쓰세요. "
+    "예: --mount=type=cache,target=/root/.cache/pip",
 }
-PREFIXED = {"syntax": "문법 오류 — {message}", "build_error": "빌드 단계가 실패했습니다 — {message}"}
+PREFIXED = {
+    "syntax": "문법 오류 — {message}",
+    "unverifiable": "안전하게 빌드할 수 있는 형태로 바꾸지 못했습니다 — {message}",
+    "build_error": "빌드 단계가 실패했습니다 — {message}",
+}
 
 
 def korean(code: str, message: str, params: Mapping[str, str] | None = None, line: int | None = None) -> str:

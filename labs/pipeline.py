@@ -17,13 +17,14 @@ from labs.grading.criteria import CheckResult, all_criteria
 from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
 from labs.grading.rubric import Rubric, Score, default_rubric, score
 from labs.grading.static import run_static
-from sandbox import engine, layers, policy
+from sandbox import catalogue, engine, layers, policy
 from sandbox import run as sandbox_run
 from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
 from sandbox.dockerfile import DockerfileSyntaxError, ParsedDockerfile, parse
 from sandbox.image import ImageFacts, image_facts
 from sandbox.limits import BuildLimits
 from sandbox.network import BuildNetwork
+from sandbox.rewrite import RewriteError, rewrite_for_engine
 from sandbox.speed import compare_speed
 
 DEPENDENCY_INSTALL = re.compile(
@@ -140,17 +141,21 @@ def grade(
     tag: str,
     labels: Mapping[str, str],
     sink: Sink,
+    cache_namespace: str,
     as_reference: bool = False,
-    cache_namespace: str = "",
 ) -> Outcome:
     """`as_reference`: this is the exercise's reference solution, so its own image size is the
-    reference the size criterion compares with (check_course). `cache_namespace` (one per
-    student) keeps the student's `RUN --mount=type=cache` mounts apart from everyone else's."""
+    reference the size criterion compares with (check_course). `cache_namespace` (a keyed hash
+    per student, `rewrite.cache_namespace`) keeps the student's `RUN --mount=type=cache` mounts
+    apart from everyone else's."""
     outcome = Outcome()
+    images = catalogue.local_images(spec.allowed_bases)
     violations = policy.check_dockerfile(
         dockerfile.encode("utf-8"),
         allowed_bases=list(spec.allowed_bases),
         engine_supports_heredocs=engine.supports_heredocs(),
+        local_images=images,
+        host_platform=engine.host_platform(),
     )
     if violations:
         first = violations[0]
@@ -168,6 +173,11 @@ def grade(
         parsed = parse(dockerfile)
     except DockerfileSyntaxError as exc:
         outcome.failure = Failure(exc.code, str(exc), exc.line)
+        return outcome
+    try:
+        built = rewrite_for_engine(dockerfile, parsed, images=images, namespace=cache_namespace)
+    except RewriteError as exc:
+        outcome.failure = Failure(exc.code, exc.message, exc.line)
         return outcome
 
     rubric = effective_rubric(spec)
@@ -192,7 +202,6 @@ def grade(
     files = dict(spec.context_files)
     if dockerignore:
         files[".dockerignore"] = dockerignore
-    built = policy.namespace_cache_mounts(dockerfile, cache_namespace)
     result = _build(built, files, parsed, tag, labels, spec.limits, spec.network, sink)
     outcome.build_seconds = result.seconds
     if not result.ok:

@@ -24,6 +24,7 @@ from labs.pipeline import ExerciseSpec
 from sandbox import engine
 from sandbox.limits import BuildLimits
 from sandbox.network import build_network
+from sandbox.rewrite import cache_namespace
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,12 @@ def _our_fault(submission: Submission, exc: BaseException) -> None:
     raise RetryLater(str(exc)) from exc
 
 
+def cache_namespace_for(owner: str) -> str:
+    """The namespace of one owner's build caches, keyed by LAYERLAB_CACHE_KEY so it cannot be
+    guessed from a user id."""
+    return cache_namespace(settings.LAYERLAB_CACHE_KEY.encode(), owner)
+
+
 def exercise_spec(exercise: Exercise) -> ExerciseSpec:
     return spec_make(
         slug=exercise.slug,
@@ -295,7 +302,7 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
             tag=tag,
             labels={engine.LABEL_SUBMISSION: str(submission.pk)},
             sink=sink,
-            cache_namespace=f"u{submission.owner_id}",
+            cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
         )
     finally:
         sink.batcher.flush()

@@ -148,17 +148,17 @@ def _stage_of(sources: tuple[StepSource, ...], label: str) -> int | None:
     return None
 
 
-def locate(sources: tuple[StepSource, ...], stage: str, index: int | None, name: str) -> int | None:
-    """The Dockerfile line of a vertex: by stage and BuildKit's per-stage index, else by text."""
+def locate(sources: tuple[StepSource, ...], stage: str, index: int | None, name: str) -> StepSource | None:
+    """The instruction a vertex runs: by stage and BuildKit's per-stage index, else by text."""
     stage_index = _stage_of(sources, stage)
     if stage_index is not None and index is not None:
         for source in sources:
             if source.stage_index == stage_index and source.ordinal == index:
-                return source.line
+                return source
     wanted = _normalise(name)
     for source in sources:
         if _normalise(source.text) == wanted:
-            return source.line
+            return source
     return None
 
 
@@ -216,7 +216,10 @@ class _ProgressParser:
             vertex.total = int(m.group("total"))
             vertex.name = m.group("name")
             vertex.internal = False
-            vertex.line = locate(self.request.sources, vertex.stage, vertex.index, vertex.name)
+            source = locate(self.request.sources, vertex.stage, vertex.index, vertex.name)
+            if source is not None:
+                # The student's own words: the engine builds a rewritten Dockerfile (pinned bases).
+                vertex.name, vertex.line = source.text, source.line
         elif label.startswith("[internal] "):
             vertex.name = label.removeprefix("[internal] ")
         self.vertices[vid] = vertex

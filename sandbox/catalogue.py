@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Literal
 
 from sandbox import engine, network
+from sandbox.policy import LocalImage, normalize_image
+from sandbox.rewrite import alias_of
 
 SUITE = "bookworm"
 LABEL_STANDIN = "org.layerlab.standin"
@@ -226,6 +228,31 @@ def _quiet(_message: str) -> None:
 def missing(images: Iterable[BaseImage] = CATALOGUE) -> list[str]:
     """Refs of catalogue images the engine does not have (scratch is never missing)."""
     return [image.ref for image in images if not image.is_scratch and not engine.image_exists(image.ref)]
+
+
+def local_images(refs: Iterable[str]) -> dict[str, LocalImage]:
+    """The engine's own image for each allowlisted reference (by normalised name, scratch
+    left out), each also tagged with the pinned name a build is given. Raises EngineError when
+    one is missing: the platform's fault, the base images need seeding."""
+    found: dict[str, LocalImage] = {}
+    for ref in refs:
+        name = normalize_image(ref)
+        if name is None or name == "scratch":
+            continue
+        attrs = engine.image_attrs(ref)
+        if attrs is None:
+            raise engine.EngineError(
+                f"the allowlisted base image {ref} is not in the engine: run manage.py seed_base_images"
+            )
+        digests = tuple(str(d).partition("@")[2] for d in attrs.get("RepoDigests") or [])
+        platform = "/".join(
+            p for p in (attrs.get("Os"), attrs.get("Architecture"), attrs.get("Variant")) if p
+        )
+        image = LocalImage(name, str(attrs["Id"]), digests, platform or engine.host_platform())
+        if alias_of(image) not in (attrs.get("RepoTags") or []):
+            engine.image_tag(image.id, alias_of(image))
+        found[name] = image
+    return found
 
 
 def seed(

@@ -105,6 +105,13 @@ def engine_versions() -> dict[str, str]:
     return versions
 
 
+def registry_proxy() -> str:
+    """The proxy the engine's own registry requests go through: bin/host-setup points it at a
+    closed port so the engine cannot pull. Empty means the engine can reach registries."""
+    info = client().info()
+    return str(info.get("HttpsProxy") or "")
+
+
 def _die_with_parent() -> None:
     """Runs in the build client before exec: if the worker that started it dies, the kernel
     kills the client too, and BuildKit cancels the build instead of finishing an orphan."""
@@ -180,6 +187,22 @@ def image_history(ref: str) -> list[dict[str, Any]]:
 
 def image_exists(ref: str) -> bool:
     return image_attrs(ref) is not None
+
+
+def image_tag(image_id: str, ref: str) -> None:
+    """Gives a local image one more name (the engine's own store; nothing is fetched)."""
+    repository, _, tag = ref.rpartition(":")
+    try:
+        client().api.tag(image_id, repository, tag)
+    except docker.errors.APIError as exc:
+        raise EngineError(f"tagging {image_id[:19]} as {ref}: {exc}") from exc
+
+
+@functools.cache
+def host_platform() -> str:
+    """The platform the engine builds for, `os/arch`: the only one a build may ask for."""
+    info = client().version()
+    return f"{info.get('Os', 'linux')}/{info.get('Arch', 'amd64')}"
 
 
 def image_remove(ref: str) -> None:

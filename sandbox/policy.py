@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sandbox.dockerfile import (
     DockerfileSyntaxError,
     Instruction,
     ParsedDockerfile,
+    expand,
     frontend_directive,
     parse,
 )
@@ -29,6 +30,26 @@ _DOCKER_HUB_HOSTS = ("docker.io/", "index.docker.io/")
 _REMOTE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@)", re.IGNORECASE)
 _HEREDOC_RE = re.compile(r"^\d*<<")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """An allowlisted base image as this engine holds it. A reference in a Dockerfile means this
+    image or nothing: a digest must be this image's own, a platform must be the host's, because
+    anything else would have to come from a registry."""
+
+    ref: str  # the allowlisted name, normalised: python:3.11-slim
+    id: str  # sha256:<hex> of the image config
+    digests: tuple[str, ...] = ()  # registry digests the engine knows for it, if any
+    platform: str = "linux/amd64"
+
+    def has_digest(self, digest: str) -> bool:
+        return digest == self.id or digest in self.digests
+
+
+LocalImages = Mapping[str, LocalImage]
+
+AUTOMATIC_PLATFORM_ARGS = ("BUILDPLATFORM", "TARGETPLATFORM")
 
 
 @dataclass(frozen=True)
@@ -48,8 +69,14 @@ def check_dockerfile(
     allowed_bases: Sequence[str],
     max_bytes: int = DEFAULT_MAX_BYTES,
     engine_supports_heredocs: bool = False,
+    local_images: LocalImages | None = None,
+    host_platform: str = "linux/amd64",
 ) -> list[Violation]:
-    """Every reason to refuse `data`, ordered by line; an empty list means it may be built."""
+    """Every reason to refuse `data`, ordered by line; an empty list means it may be built.
+
+    `local_images` (the engine's own copies of the allowlisted bases, by normalised name) makes
+    digests checkable: without it a digest after an allowed tag is taken on trust, as a pure
+    text check must."""
     if len(data) > max_bytes:
         return [
             _v(
@@ -95,13 +122,14 @@ def check_dockerfile(
         violations.append(_v(exc.code, exc.line, exc.message))
         return _ordered(violations)
 
-    bases = _allowed(allowed_bases)
+    known = _Known(_allowed(allowed_bases), tuple(allowed_bases), local_images, host_platform)
     for stage in parsed.stages:
-        violations.extend(_check_base(parsed, stage.index, bases, allowed_bases))
+        violations.extend(_check_base(parsed, stage.index, known))
     for ins in parsed.instructions:
-        violations.extend(_check_instruction(parsed, ins, ins, bases, allowed_bases))
+        violations.extend(_check_instruction(parsed, ins, ins, known))
         if ins.inner is not None:
-            violations.extend(_check_instruction(parsed, ins, ins.inner, bases, allowed_bases))
+            violations.extend(_check_instruction(parsed, ins, ins.inner, known))
+            violations.extend(_check_trigger(ins))
         if ins.heredocs and not engine_supports_heredocs:
             violations.append(_heredoc(ins))
     return _ordered(violations)
@@ -117,26 +145,77 @@ def _ordered(violations: Iterable[Violation]) -> list[Violation]:
     return sorted(violations, key=lambda v: (v.line is None, v.line or 0))
 
 
+def _strip_hub(ref: str) -> str:
+    for prefix in _DOCKER_HUB_PREFIXES:
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    for host in _DOCKER_HUB_HOSTS:
+        if ref.startswith(host):
+            return ref[len(host) :]
+    return ref
+
+
+def split_image(ref: str) -> tuple[str, str | None, str | None]:
+    """(repository, tag, digest) of a reference, Docker Hub prefixes dropped."""
+    name, at, digest = _strip_hub(ref).partition("@")
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        repository, tag = name, ""
+    return repository, tag or None, digest if at else None
+
+
 def normalize_image(ref: str) -> str | None:
     """The comparable form of an image reference: Docker Hub prefixes dropped, `:latest`
     implied, a digest dropped when a tag is present. None for a digest without a tag: which
     tag it is cannot be told from the text."""
-    for prefix in _DOCKER_HUB_PREFIXES:
-        if ref.startswith(prefix):
-            ref = ref[len(prefix) :]
-            break
-    else:
-        for host in _DOCKER_HUB_HOSTS:
-            if ref.startswith(host):
-                ref = ref[len(host) :]
-                break
-    name, at, _digest = ref.partition("@")
-    has_tag = ":" in name.rsplit("/", 1)[-1]
-    if at and not has_tag:
+    repository, tag, digest = split_image(ref)
+    if digest is not None and tag is None:
         return None
-    if name == "scratch" or has_tag:
-        return name
-    return f"{name}:latest"
+    if repository == "scratch" and tag is None:
+        return "scratch"
+    return f"{repository}:{tag or 'latest'}"
+
+
+def resolve_image(ref: str, allowed: set[str], local_images: LocalImages) -> LocalImage | None:
+    """The local image an allowed reference means, or None. A tag names the allowlisted image;
+    a digest must be that image's own; a digest alone picks the allowlisted image of the same
+    repository that has it."""
+    repository, tag, digest = split_image(ref)
+    if tag is not None:
+        image = local_images.get(f"{repository}:{tag}") if f"{repository}:{tag}" in allowed else None
+        if image is None or (digest is not None and not image.has_digest(digest)):
+            return None
+        return image
+    if digest is None:
+        return resolve_image(f"{repository}:latest", allowed, local_images)
+    for name in sorted(allowed):
+        image = local_images.get(name)
+        if image is not None and split_image(name)[0] == repository and image.has_digest(digest):
+            return image
+    return None
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What references are checked against."""
+
+    bases: set[str]
+    allowed: tuple[str, ...]
+    local_images: LocalImages | None
+    host_platform: str
+
+    def available(self) -> str:
+        return _available(self.allowed)
+
+    def image_ok(self, ref: str) -> bool:
+        if "$" in ref:
+            return False
+        if normalize_image(ref) == "scratch":
+            return "scratch" in self.bases
+        if self.local_images is not None:
+            return resolve_image(ref, self.bases, self.local_images) is not None
+        normal = normalize_image(ref)
+        return normal is not None and normal in self.bases
 
 
 def _allowed(allowed_bases: Sequence[str]) -> set[str]:
@@ -147,16 +226,16 @@ def _available(allowed_bases: Sequence[str]) -> str:
     return ", ".join(allowed_bases) if allowed_bases else "(none are configured)"
 
 
-def _check_base(
-    parsed: ParsedDockerfile, index: int, bases: set[str], allowed_bases: Sequence[str]
-) -> list[Violation]:
+def _check_base(parsed: ParsedDockerfile, index: int, known: _Known) -> list[Violation]:
     stage = parsed.stages[index]
+    found = _check_platform(parsed, index, known)
     if stage.is_stage_ref:
-        return []
-    available = _available(allowed_bases)
+        return found
+    available = known.available()
     if stage.unresolved_args:
         names = ", ".join(stage.unresolved_args)
         return [
+            *found,
             _v(
                 "base_not_allowed",
                 stage.line,
@@ -167,37 +246,90 @@ def _check_base(
                 base=stage.base,
                 args=names,
                 allowed=available,
-            )
+            ),
         ]
     resolved = stage.base_resolved
-    normal = normalize_image(resolved)
-    if normal is not None and normal in bases:
-        return []
+    if known.image_ok(resolved):
+        return found
     shown = resolved if resolved == stage.base else f'{resolved}" (from "{stage.base}'
-    if normal is None:
+    repository, tag, digest = split_image(resolved)
+    local = known.local_images or {}
+    named = local.get(f"{repository}:{tag}") if tag is not None else None
+    if digest is not None and named is not None and f"{repository}:{tag}" in known.bases:
+        return [
+            *found,
+            _v(
+                "digest_mismatch",
+                stage.line,
+                f'line {stage.line}: "{resolved}" asks for a different image than the '
+                f"{repository}:{tag} this platform has, whose digest is {named.id}. Images are "
+                "never downloaded here, so pin that digest or remove the @sha256:... part.",
+                base=resolved,
+                image=f"{repository}:{tag}",
+                digest=named.id,
+            ),
+        ]
+    if normalize_image(resolved) is None:
         advice = (
-            "It is pinned by digest without a tag, so it cannot be matched to an available "
-            f"image. Use one of: {available}"
+            "It is pinned by digest without a tag, and no available image has that digest. "
+            f"Use one of: {available}"
         )
     else:
         advice = f"Use one of: {available}"
     return [
+        *found,
         _v(
             "base_not_allowed",
             stage.line,
             f'line {stage.line}: base image "{shown}" is not available here. {advice}',
             base=resolved,
             allowed=available,
+        ),
+    ]
+
+
+def _platform_scope(parsed: ParsedDockerfile, host: str) -> dict[str, str]:
+    scope = {k: v for k, v in parsed.args_before_from.items() if v is not None}
+    os_name, _, arch = host.partition("/")
+    for prefix in ("BUILD", "TARGET"):
+        scope |= {f"{prefix}PLATFORM": host, f"{prefix}OS": os_name, f"{prefix}ARCH": arch.split("/")[0]}
+    return scope
+
+
+def normalize_platform(value: str) -> str:
+    """`amd64` and `linux/amd64` are the same platform; `linux/amd64/v1` too."""
+    value = value.strip().lower()
+    if "/" not in value:
+        value = f"linux/{value}"
+    parts = value.split("/")
+    if len(parts) == 3 and parts[2] == "v1" and parts[1] == "amd64":
+        parts = parts[:2]
+    return "/".join(parts)
+
+
+def _check_platform(parsed: ParsedDockerfile, index: int, known: _Known) -> list[Violation]:
+    """A FROM --platform other than the host's would make the engine fetch another image."""
+    stage = parsed.stages[index]
+    if stage.platform is None:
+        return []
+    value, missing = expand(stage.platform, _platform_scope(parsed, known.host_platform), parsed.escape)
+    if not missing and normalize_platform(value) == normalize_platform(known.host_platform):
+        return []
+    return [
+        _v(
+            "platform_not_available",
+            stage.line,
+            f"line {stage.line}: FROM --platform={stage.platform} asks for an image built for "
+            f"another kind of computer; this platform builds only {known.host_platform} images, "
+            "and any other would have to be downloaded. Remove --platform.",
+            platform=stage.platform,
+            host=known.host_platform,
         )
     ]
 
 
 def _check_instruction(
-    parsed: ParsedDockerfile,
-    outer: Instruction,
-    ins: Instruction,
-    bases: set[str],
-    allowed_bases: Sequence[str],
+    parsed: ParsedDockerfile, outer: Instruction, ins: Instruction, known: _Known
 ) -> list[Violation]:
     """`outer` is the instruction as written (an ONBUILD wrapper or `ins` itself): its line is
     the one reported."""
@@ -210,8 +342,8 @@ def _check_instruction(
         found.extend(_check_add(parsed, ins, line, where))
     if ins.keyword in ("COPY", "ADD"):
         for ref in ins.flag_values("from"):
-            if not _copy_source_ok(parsed, ins, ref, bases):
-                available = _available(allowed_bases)
+            if not (_stage_ok(parsed, ins, ref, earlier=False) or known.image_ok(ref)):
+                available = known.available()
                 found.append(
                     _v(
                         "copy_from_not_allowed",
@@ -236,11 +368,25 @@ def _stage_ok(parsed: ParsedDockerfile, ins: Instruction, ref: str, *, earlier: 
     return stage.index < ins.stage if earlier or ref.isdigit() else stage.index != ins.stage
 
 
-def _copy_source_ok(parsed: ParsedDockerfile, ins: Instruction, ref: str, bases: set[str]) -> bool:
-    if _stage_ok(parsed, ins, ref, earlier=False):
-        return True
-    normal = normalize_image(ref)
-    return "$" not in ref and normal is not None and normal in bases
+def _check_trigger(outer: Instruction) -> list[Violation]:
+    """An ONBUILD trigger runs inside a later stage that is built FROM this one, after every
+    check and rewrite of the Dockerfile: what it mounts or copies from cannot be pinned."""
+    inner = outer.inner
+    assert inner is not None
+    used = [f"--{name}" for name in ("mount", "from") if inner.flag_values(name)]
+    if not used:
+        return []
+    return [
+        _v(
+            "onbuild_flags",
+            outer.start_line,
+            f"line {outer.start_line}: ONBUILD {inner.keyword} {' and '.join(used)} is not allowed "
+            "here: a trigger runs later, in a stage built FROM this one, where its mounts and "
+            f"sources cannot be checked. Write the {inner.keyword} in the stage that needs it.",
+            instruction=inner.keyword,
+            flags=" ".join(used),
+        )
+    ]
 
 
 def _check_run(parsed: ParsedDockerfile, ins: Instruction, line: int, where: str) -> list[Violation]:
@@ -271,12 +417,18 @@ def _check_run(parsed: ParsedDockerfile, ins: Instruction, line: int, where: str
     return found
 
 
-def _mount_options(spec: str) -> dict[str, str]:
+_PLAIN_FIELD = re.compile(r"^[A-Za-z0-9/._:=+@-]+$")
+
+
+def _mount_fields(spec: str) -> list[str]:
+    return next(csv.reader([spec]), [])
+
+
+def mount_options(spec: str) -> dict[str, str]:
     """BuildKit reads a --mount value as one CSV record of key=value fields, keys
     case-insensitive; a bare field is a boolean option."""
-    fields = next(csv.reader([spec]), [])
     options: dict[str, str] = {}
-    for item in fields:
+    for item in _mount_fields(spec):
         key, _, value = item.partition("=")
         options[key.strip().lower()] = value
     return options
@@ -285,7 +437,7 @@ def _mount_options(spec: str) -> dict[str, str]:
 def _check_mount(
     parsed: ParsedDockerfile, ins: Instruction, spec: str, line: int, where: str
 ) -> list[Violation]:
-    options = _mount_options(spec)
+    options = mount_options(spec)
     kind = options.get("type", "bind").strip().lower()
     if "$" in kind:
         return [
@@ -311,6 +463,17 @@ def _check_mount(
         ]
     source = options.get("source", options.get("src"))
     origin = options.get("from")
+    if kind == "cache" and not all(_PLAIN_FIELD.match(f) for f in _mount_fields(spec)):
+        return [
+            _v(
+                "cache_mount_form",
+                line,
+                f"{where}write the cache mount as plain key=value fields (letters, digits and "
+                "/ . _ - : = + @ only, no quotes or spaces), e.g. "
+                "--mount=type=cache,target=/root/.cache/pip",
+                spec=spec,
+            )
+        ]
     if kind == "cache" and (source is not None or origin is not None):
         used = ", ".join(part for part, v in (("source=", source), ("from=", origin)) if v is not None)
         return [
@@ -419,43 +582,15 @@ def _heredoc(ins: Instruction) -> Violation:
     )
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "Violation", "check_dockerfile", "normalize_image"]
-
-
-_RUN_FLAGS = re.compile(r"^(?P<lead>\s*(?:RUN\s+)?)(?P<flags>(?:--\S+\s+)*)", re.IGNORECASE)
-_MOUNT_FLAG = re.compile(r"--mount=(?P<spec>\S+)", re.IGNORECASE)
-
-
-def namespace_cache_mounts(dockerfile: str, namespace: str) -> str:
-    """Gives every `RUN --mount=type=cache` an id inside `namespace`, on the same line (line
-    numbers do not move). BuildKit shares a cache mount between all builds on an engine by its
-    id (the target path by default): without this, one student could plant a poisoned pip or
-    npm cache for every other student's build. A student keeps their own cache across their
-    own submissions."""
-    if not namespace:
-        return dockerfile
-    out: list[str] = []
-    flags_go_on = False  # the RUN's flags continue on the next line (`RUN --mount=... \`)
-    for line in dockerfile.splitlines(keepends=True):
-        if flags_go_on or re.match(r"\s*RUN\s", line, re.IGNORECASE):
-            m = _RUN_FLAGS.match(line)
-            assert m is not None  # every group is optional
-            rest = line[m.end() :]
-            if m.group("flags"):
-                flags = _MOUNT_FLAG.sub(
-                    lambda f: "--mount=" + _namespaced(f.group("spec"), namespace), m.group("flags")
-                )
-                line = m.group("lead") + flags + rest
-            flags_go_on = rest.strip() == "\\"
-        out.append(line)
-    return "".join(out)
-
-
-def _namespaced(spec: str, namespace: str) -> str:
-    options = _mount_options(spec)
-    if options.get("type", "bind").strip().lower() != "cache":
-        return spec
-    fields = next(csv.reader([spec]), [])
-    kept = [f for f in fields if f.partition("=")[0].strip().lower() != "id"]
-    own = options.get("id") or options.get("target") or options.get("dst") or options.get("destination") or ""
-    return ",".join([*kept, f"id=layerlab-{namespace}-{own}"])
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "LocalImage",
+    "LocalImages",
+    "Violation",
+    "check_dockerfile",
+    "mount_options",
+    "normalize_image",
+    "normalize_platform",
+    "resolve_image",
+    "split_image",
+]

@@ -77,6 +77,7 @@ def grade(exercise: pipeline.ExerciseSpec, dockerfile: str) -> tuple[pipeline.Ou
             tag=tag,
             labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
             sink=sink,
+            cache_namespace="0" * 24,
         )
     finally:
         engine.image_remove(tag)

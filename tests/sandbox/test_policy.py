@@ -1,6 +1,6 @@
 import pytest
 
-from sandbox.policy import Violation, check_dockerfile, normalize_image
+from sandbox.policy import LocalImage, Violation, check_dockerfile, normalize_image
 
 BASES = (
     "debian:bookworm-slim",
@@ -281,6 +281,7 @@ def test_onbuild_triggers_are_checked_like_the_instruction_itself() -> None:
         ("run_network", 2),
         ("add_url", 3),
         ("mount_type_not_allowed", 4),
+        ("onbuild_flags", 4),
     ]
     assert all("ONBUILD" in v.message for v in violations)
 
@@ -339,23 +340,69 @@ def test_normalize_image_drops_docker_hub_prefixes_and_implies_latest() -> None:
     assert normalize_image("python@sha256:abc") is None
 
 
-def test_cache_mounts_get_a_per_student_id_on_the_same_lines() -> None:
-    from sandbox.policy import namespace_cache_mounts
+LOCAL = {
+    "python:3.11-slim": LocalImage("python:3.11-slim", "sha256:" + "a" * 64),
+    "debian:bookworm-slim": LocalImage("debian:bookworm-slim", "sha256:" + "b" * 64),
+}
 
-    dockerfile = (
-        "FROM python:3.11-slim\n"
-        "RUN --mount=type=cache,target=/root/.cache/pip pip install six\n"
-        "RUN --mount=type=bind,source=a,target=/b \\\n"
-        "    --mount=type=cache,id=npm,target=/root/.npm,sharing=locked \\\n"
-        "    echo --mount=type=cache,target=/x\n"
+
+def check_local(text: str) -> list[Violation]:
+    return check_dockerfile(
+        text.encode(), allowed_bases=BASES, local_images=LOCAL, host_platform="linux/amd64"
     )
-    out = namespace_cache_mounts(dockerfile, "u7").splitlines()
-    assert len(out) == 5
-    assert (
-        out[1]
-        == "RUN --mount=type=cache,target=/root/.cache/pip,id=layerlab-u7-/root/.cache/pip pip install six"
+
+
+def test_a_digest_must_be_the_local_images_own() -> None:
+    assert check_local(f"FROM python:3.11-slim@sha256:{'a' * 64}\n") == []
+    assert check_local(f"FROM python@sha256:{'a' * 64}\n") == []
+    v = only(check_local(f"FROM python:3.11-slim@sha256:{'f' * 64}\n"), "digest_mismatch")
+    assert v.line == 1
+    assert v.message == (
+        f'line 1: "python:3.11-slim@sha256:{"f" * 64}" asks for a different image than the '
+        f"python:3.11-slim this platform has, whose digest is sha256:{'a' * 64}. Images are never "
+        "downloaded here, so pin that digest or remove the @sha256:... part."
     )
-    assert out[2] == "RUN --mount=type=bind,source=a,target=/b \\"  # not a cache: untouched
-    assert out[3] == "    --mount=type=cache,target=/root/.npm,sharing=locked,id=layerlab-u7-npm \\"
-    assert out[4] == "    echo --mount=type=cache,target=/x"  # the command itself is never rewritten
-    assert namespace_cache_mounts(dockerfile, "") == dockerfile
+    only(check_local(f"FROM python@sha256:{'b' * 64}\n"), "base_not_allowed")
+
+
+def test_copy_from_an_image_checks_its_digest_too() -> None:
+    only(
+        check_local(f"FROM scratch\nCOPY --from=python:3.11-slim@sha256:{'f' * 64} /a /a\n"),
+        "copy_from_not_allowed",
+    )
+    assert check_local(f"FROM scratch\nCOPY --from=python:3.11-slim@sha256:{'a' * 64} /a /a\n") == []
+
+
+@pytest.mark.parametrize(
+    "platform", ["linux/amd64", "amd64", "$BUILDPLATFORM", "${TARGETPLATFORM}", "linux/amd64/v1"]
+)
+def test_the_hosts_own_platform_is_allowed(platform: str) -> None:
+    assert check_local(f"FROM --platform={platform} python:3.11-slim\n") == []
+
+
+@pytest.mark.parametrize("platform", ["linux/arm64", "linux/386", "$NOPE", "windows/amd64"])
+def test_another_platform_is_refused_with_the_reason(platform: str) -> None:
+    v = only(check_local(f"FROM --platform={platform} python:3.11-slim\n"), "platform_not_available")
+    assert v.message == (
+        f"line 1: FROM --platform={platform} asks for an image built for another kind of computer; "
+        "this platform builds only linux/amd64 images, and any other would have to be downloaded. "
+        "Remove --platform."
+    )
+
+
+def test_onbuild_may_not_mount_or_copy_from() -> None:
+    violations = check(
+        "FROM python:3.11-slim AS a\n"
+        "FROM python:3.11-slim AS b\n"
+        "ONBUILD RUN --mount=type=cache,id=victim,target=/c true\n"
+        "ONBUILD COPY --from=a /x /x\n"
+    )
+    assert [(v.code, v.line) for v in violations] == [("onbuild_flags", 3), ("onbuild_flags", 4)]
+    assert violations[0].message.startswith("line 3: ONBUILD RUN --mount is not allowed here")
+
+
+@pytest.mark.parametrize(
+    "mount", ['type=cache,"target=/a b"', "type=cache,target=/a;b", "type=cache,target=$HOME/.cache"]
+)
+def test_a_cache_mount_must_be_written_plainly(mount: str) -> None:
+    only(check(f"FROM python:3.11-slim\nRUN --mount={mount} true\n"), "cache_mount_form")

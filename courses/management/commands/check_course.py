@@ -20,7 +20,7 @@ from labs import pipeline
 from labs.assets import AssetError, asset_fetch
 from labs.management.commands.grade import ConsoleSink
 from labs.models import Exercise
-from labs.services import spec_make
+from labs.services import cache_namespace_for, spec_make
 from sandbox import engine, policy
 from sandbox.catalogue import CATALOGUE
 from sandbox.network import BuildNetwork, NetworkUnavailable
@@ -248,7 +248,7 @@ class Command(BaseCommand):
                 labels={engine.LABEL_SUBMISSION: f"check-{nonce}"},
                 sink=sink,
                 as_reference=label.endswith("solution"),
-                cache_namespace="check-course",
+                cache_namespace=cache_namespace_for("check-course"),
             )
         finally:
             engine.image_remove(tag)

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labs import pipeline
 from labs.models import Exercise
-from labs.services import exercise_spec
+from labs.services import cache_namespace_for, exercise_spec
 from sandbox import engine
 
 VERDICT_MARK = {"pass": "PASS", "partial": "PART", "fail": "FAIL", "skip": "SKIP"}
@@ -88,7 +88,7 @@ class Command(BaseCommand):
                 tag=tag,
                 labels={engine.LABEL_SUBMISSION: f"cli-{nonce}"},
                 sink=sink,
-                cache_namespace="grade-cli",
+                cache_namespace=cache_namespace_for("grade-cli"),
             )
         except engine.EngineError as exc:
             raise CommandError(f"the Docker engine failed (not the Dockerfile's fault): {exc}") from exc
