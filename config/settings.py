@@ -159,6 +159,14 @@ LAYERLAB_BUILD_TIMEOUT = env_int("LAYERLAB_BUILD_TIMEOUT", 300)
 LAYERLAB_LOG_CAP_BYTES = env_int("LAYERLAB_LOG_CAP_BYTES", 1024 * 1024)
 LAYERLAB_CONTEXT_CAP_BYTES = env_int("LAYERLAB_CONTEXT_CAP_BYTES", 50 * 1024 * 1024)
 LAYERLAB_IMAGE_CAP_BYTES = env_int("LAYERLAB_IMAGE_CAP_BYTES", 2 * 1024 * 1024 * 1024)
+# What all of one build's RUN steps may write while it runs (checked every second).
+LAYERLAB_BUILD_DISK_CAP_BYTES = env_int("LAYERLAB_BUILD_DISK_CAP_BYTES", 2 * LAYERLAB_IMAGE_CAP_BYTES)
+# The engine's caps (bin/host-setup puts dockerd under this cgroup with them); each build gets
+# an equal share of its own, so a fork bomb or a memory hog cannot starve the builds beside it.
+LAYERLAB_CGROUP = os.environ.get("LAYERLAB_CGROUP", "layerlab")
+LAYERLAB_BUILD_CONCURRENCY = env_int("LAYERLAB_BUILD_CONCURRENCY", 2)
+LAYERLAB_BUILD_PIDS_MAX = env_int("LAYERLAB_BUILD_PIDS_MAX", 1024)
+LAYERLAB_BUILD_MEMORY_MAX = env_int("LAYERLAB_BUILD_MEMORY_MAX", 6 * 1024 * 1024 * 1024)
 # Exercises with `network: packages` build through this allowlisting proxy (bin/host-setup runs
 # squid on the build bridge's gateway); empty means such exercises cannot be graded here.
 LAYERLAB_PACKAGE_PROXY = os.environ.get("LAYERLAB_PACKAGE_PROXY", "http://172.17.0.1:3128")

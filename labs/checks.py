@@ -7,9 +7,10 @@ import re
 import subprocess
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import Warning, register
 
-from sandbox import engine
+from sandbox import cgroups, engine
 
 BUILDKIT_FIXED_ENGINE = (25, 0, 2)
 RUNC_FIXED = (1, 1, 12)
@@ -63,6 +64,16 @@ def engine_versions_check(app_configs: Any = None, **kwargs: Any) -> list[Warnin
                 hint="Start dockerd with HTTPS_PROXY and HTTP_PROXY set to a closed local port "
                 "(bin/host-setup uses http://127.0.0.1:9).",
                 id="layerlab.W004",
+            )
+        )
+    reason = cgroups.available(settings.LAYERLAB_CGROUP)
+    if reason:
+        warnings.append(
+            Warning(
+                f"Builds cannot get a cgroup each: {reason}.",
+                hint="Every build then shares the engine's one pids and memory cap, so one fork bomb "
+                "can fail the builds beside it. Run the worker as root on an engine bin/host-setup started.",
+                id="layerlab.W005",
             )
         )
     runc = versions.get("runc", "")

@@ -21,7 +21,7 @@ from labs.grading.rubric import rubric_from_data
 from labs.messages import korean
 from labs.models import Exercise, Submission, SubmissionEvent
 from labs.pipeline import ExerciseSpec
-from sandbox import engine
+from sandbox import cgroups, engine
 from sandbox.limits import BuildLimits
 from sandbox.network import build_network
 from sandbox.rewrite import cache_namespace
@@ -252,6 +252,11 @@ def spec_make(
             log_cap_bytes=settings.LAYERLAB_LOG_CAP_BYTES,
             context_cap_bytes=settings.LAYERLAB_CONTEXT_CAP_BYTES,
             image_cap_bytes=settings.LAYERLAB_IMAGE_CAP_BYTES,
+            disk_cap_bytes=settings.LAYERLAB_BUILD_DISK_CAP_BYTES,
+            pids_max=settings.LAYERLAB_BUILD_PIDS_MAX // max(1, settings.LAYERLAB_BUILD_CONCURRENCY),
+            memory_max_bytes=settings.LAYERLAB_BUILD_MEMORY_MAX
+            // max(1, settings.LAYERLAB_BUILD_CONCURRENCY),
+            cgroup_parent=settings.LAYERLAB_CGROUP,
         ),
         rubric=rubric_from_data(rubric, filename=f"exercise {slug}") if rubric else None,
         behaviour_tests=behaviour_tests or {},
@@ -343,11 +348,13 @@ def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
 
 
 def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:
+    cgroups_removed = cgroups.reap(settings.LAYERLAB_CGROUP, older_than_seconds)
     try:
         removed = engine.remove_labelled(engine.LABEL_SUBMISSION, older_than_seconds=older_than_seconds)
     except engine.EngineError:
         log.exception("reaper could not reach the engine")
-        return {"containers": 0, "images": 0}
+        return {"containers": 0, "images": 0, "cgroups": cgroups_removed}
+    removed["cgroups"] = cgroups_removed
     if any(removed.values()):
         log.info("reaped leftovers: %s", removed)
     return removed

@@ -6,6 +6,7 @@ the caller via `engine.image_remove`; this module only removes what it decides t
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import re
@@ -18,10 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import engine
+from sandbox import cgroups, engine
 from sandbox.context import ContextError, build_context
 from sandbox.dockerfile import ParsedDockerfile
 from sandbox.limits import BuildLimits
+
+log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 EventSink = Callable[[Event], None]
@@ -57,6 +60,7 @@ class StepSource:
     ordinal: int
     text: str
     line: int
+    command: str = ""  # a RUN's command line, as the engine runs it
 
 
 VERTEX_KEYWORDS = frozenset({"FROM", "RUN", "COPY", "ADD", "WORKDIR"})
@@ -71,7 +75,13 @@ def step_sources(parsed: ParsedDockerfile) -> tuple[StepSource, ...]:
             continue
         counts[ins.stage] = counts.get(ins.stage, 0) + 1
         text = _normalise(ins.original.split("\n", 1)[0] if ins.heredocs else ins.original)
-        out.append(StepSource(ins.stage, names.get(ins.stage, ""), counts[ins.stage], text, ins.start_line))
+        command = ""
+        if ins.keyword == "RUN" and not ins.heredocs:
+            command = " ".join(ins.args)  # the cache describes it after the shell: /bin/sh -c <this>
+        source = StepSource(
+            ins.stage, names.get(ins.stage, ""), counts[ins.stage], text, ins.start_line, command
+        )
+        out.append(source)
     return tuple(out)
 
 
@@ -89,11 +99,17 @@ class BuildRequest:
     build_args: Mapping[str, str] = field(default_factory=dict)
     sources: tuple[StepSource, ...] = ()
 
+    @property
+    def run_commands(self) -> tuple[str, ...]:
+        """The command text of each RUN step, as BuildKit describes it in its cache."""
+        return tuple(s.command for s in self.sources if s.command)
+
 
 @dataclass
 class BuildResult:
     ok: bool
-    code: str = ""  # "", build_error, timeout, context_too_large, image_too_large
+    # "", build_error, timeout, context_too_large, image_too_large, disk_limit, memory_limit, pids_limit
+    code: str = ""
     message: str = ""
     line: int | None = None
     step: str = ""
@@ -269,6 +285,9 @@ class _ProgressParser:
         candidates = real or errored
         return candidates[0] if candidates else None
 
+    def ran_a_step(self) -> bool:
+        return any(v.state == "done" and v.name.startswith("RUN") for v in self.vertices.values())
+
     def open_vertices(self) -> list[_Vertex]:
         return [v for v in self.vertices.values() if v.state == "running"]
 
@@ -298,39 +317,104 @@ def build_image(
     request: BuildRequest, on_event: EventSink, on_idle: Callable[[], None] | None = None
 ) -> BuildResult:
     """Builds `request` and reports progress. Raises `engine.EngineError` when the engine, not
-    the Dockerfile, is at fault."""
+    the Dockerfile, is at fault. The build runs in a cgroup of its own (its share of processes
+    and memory) and its RUN steps' writes are watched: over the disk cap, it is stopped. What a
+    failed or refused build added to the engine's build cache is removed again (see `_forget`)."""
+    since = time.time()
+    result = _build_image(request, on_event, on_idle)
+    if not result.ok and result.code != "context_too_large":
+        engine.image_remove(request.tag)  # a refused build may have made its image: it goes first
+        _forget(request, since, result)
+    return result
+
+
+KEEP_AFTER_STEP_FAILURE = 100 * 1024 * 1024
+"""A build that failed at one of its steps keeps its cache entries smaller than this: they make
+the student's corrected next try fast. Anything else a failed or refused build wrote goes."""
+
+
+def _forget(request: BuildRequest, since: float, result: BuildResult) -> int:
+    """Removes the cache records this build created: exec results of its own RUN commands,
+    created after it started and not in use by another build."""
+    commands = {_normalise(c) for c in request.run_commands if c}
+    if not commands:
+        return 0
+    keep_below = KEEP_AFTER_STEP_FAILURE if result.code == "build_error" else 0
+    ids = []
+    for record in engine.build_cache_records():
+        description = str(record.get("Description") or "")
+        created = engine.parse_timestamp(record.get("CreatedAt"))
+        if record.get("InUse") or created < since - 1 or not description.startswith("mount / from exec "):
+            continue
+        ran = _normalise(description.removeprefix("mount / from exec "))
+        if any(ran.endswith(c) for c in commands) and int(record.get("Size") or 0) >= keep_below:
+            ids.append(str(record["ID"]))
+    return engine.build_cache_prune(ids)
+
+
+def _build_image(
+    request: BuildRequest, on_event: EventSink, on_idle: Callable[[], None] | None
+) -> BuildResult:
     started = time.monotonic()
+    limits = request.limits
+    token = cgroups.new_token()
+    build_args = {**request.build_args, cgroups.BUILD_TOKEN_ARG: cgroups.token_value(token)}
     try:
-        with build_context(
-            dockerfile=request.dockerfile,
-            files=request.context_files,
-            cap_bytes=request.limits.context_cap_bytes,
-        ) as ctx:
+        with (
+            build_context(
+                dockerfile=request.dockerfile, files=request.context_files, cap_bytes=limits.context_cap_bytes
+            ) as ctx,
+            cgroups.build_cgroup(
+                token,
+                parent=limits.cgroup_parent,
+                pids_max=limits.pids_max,
+                memory_max=limits.memory_max_bytes,
+            ) as group,
+        ):
             proc = engine.start_build(
                 context_dir=ctx,
                 tag=request.tag,
                 labels=request.labels,
                 network=request.network,
-                build_args=request.build_args,
+                build_args=build_args,
             )
             parser = _ProgressParser(request, on_event)
-            timed_out = _pump(proc, parser, request.limits.timeout_seconds, started, on_idle)
+            with _DiskWatch(group, limits) as watch:
+                stopped = _pump(proc, parser, limits.timeout_seconds, started, on_idle, watch.reason)
+                stopped = stopped or watch.final()
+            oom_kills = group.oom_kills() if group else 0
+            pids_refused = group.pids_refused() if group else 0
+            if group is not None and not group.step_uppers() and parser.ran_a_step():
+                log.warning(
+                    "a RUN step ran outside its build's cgroup: dockerd does not run "
+                    "sandbox/runc_wrapper.py first on its PATH (start it with bin/host-setup), "
+                    "so builds share one pids and memory cap"
+                )
     except ContextError as exc:
         return BuildResult(ok=False, code="context_too_large", message=str(exc))
     seconds = time.monotonic() - started
 
-    if timed_out:
+    if stopped:
         for vertex in parser.open_vertices():
             parser._finish(vertex, "canceled")
-        running = parser.open_vertices() or [v for v in parser.vertices.values() if v.state == "canceled"]
+        running = [v for v in parser.vertices.values() if v.state == "canceled" and not v.internal]
         last = running[-1] if running else None
-        limit = request.limits.timeout_seconds
+        where = _step_words(last)
+        if stopped == "disk":
+            code, message = _disk_message(watch, limits, where)
+        elif pids_refused:
+            code, message = _pids_message(limits, where)
+        else:
+            code = "timeout"
+            message = (
+                f"The build took longer than the {limits.timeout_seconds:g} s limit and was stopped{where}."
+            )
         return BuildResult(
             ok=False,
-            code="timeout",
+            code=code,
             seconds=seconds,
             log_truncated=parser.log_truncated,
-            message=f"The build took longer than the {limit:g} s limit and was stopped.",
+            message=message,
             line=last.line if last else None,
             step=last.name if last else "",
             output=list(last.tail) if last else [],
@@ -338,10 +422,26 @@ def build_image(
 
     trailer = "\n".join(parser.trailer)
     if proc.returncode != 0:
+        failed = parser.failed_vertex()
+        killed = failed is not None and "exit code: 137" in failed.error
+        if (oom_kills and killed) or pids_refused:
+            where = _step_words(failed)
+            code, message = (
+                _memory_message(limits, where) if oom_kills and killed else _pids_message(limits, where)
+            )
+            return BuildResult(
+                ok=False,
+                code=code,
+                message=message,
+                seconds=seconds,
+                line=failed.line if failed else None,
+                step=failed.name if failed else "",
+                output=list(failed.tail) if failed else list(parser.trailer),
+                log_truncated=parser.log_truncated,
+            )
         for marker in _ENGINE_TROUBLE:
             if marker in trailer or any(marker in v.error for v in parser.vertices.values()):
                 raise engine.EngineError(f"build engine failure ({marker}):\n{trailer[-4000:]}")
-        failed = parser.failed_vertex()
         if failed is None:
             message = _summarise_trailer(list(parser.trailer)) or "The build failed."
             return BuildResult(
@@ -368,8 +468,8 @@ def build_image(
     if attrs is None:
         raise engine.EngineError(f"the build reported success but {request.tag} is not in the engine")
     size = int(attrs.get("Size") or 0)
-    if size > request.limits.image_cap_bytes:
-        cap_mb = request.limits.image_cap_bytes / 1e6
+    if size > limits.image_cap_bytes:
+        cap_mb = limits.image_cap_bytes / 1e6
         return BuildResult(
             ok=False,
             code="image_too_large",
@@ -382,14 +482,107 @@ def build_image(
     )
 
 
+def _step_words(vertex: _Vertex | None) -> str:
+    if vertex is None:
+        return ""
+    at = f" (line {vertex.line})" if vertex.line else ""
+    return f" while running `{vertex.name[:120]}`{at}"
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:g} GiB" if n >= 2**30 else f"{n / 2**20:g} MiB"
+
+
+def _disk_message(watch: _DiskWatch, limits: BuildLimits, where: str) -> tuple[str, str]:
+    if watch.over_files:
+        return "disk_limit", (
+            f"The build was stopped{where}: its RUN steps created more than {limits.max_files:,} files. "
+            "Create fewer files, or delete them in the same RUN step that made them."
+        )
+    return "disk_limit", (
+        f"The build was stopped{where}: its RUN steps wrote more than {_gb(limits.disk_cap_bytes)} "
+        "to disk. Delete what you do not need in the same RUN step that made it (a later step "
+        "cannot make an earlier layer smaller), and keep downloads and build trees out of the image."
+    )
+
+
+def _memory_message(limits: BuildLimits, where: str) -> tuple[str, str]:
+    return "memory_limit", (
+        f"The build was stopped{where}: it went over its memory limit of {_gb(limits.memory_max_bytes)}, "
+        "so the kernel ended the process using the most. Use less memory at once, e.g. fewer "
+        "parallel jobs (make -j1) or smaller inputs."
+    )
+
+
+def _pids_message(limits: BuildLimits, where: str) -> tuple[str, str]:
+    return "pids_limit", (
+        f"The build was stopped{where}: it reached its limit of {limits.pids_max} processes at "
+        "once, and a program that keeps starting processes (a fork bomb) never finishes. Start "
+        "fewer processes at a time."
+    )
+
+
+class _DiskWatch:
+    """Measures, every second in a thread of its own, what the build's RUN steps have written;
+    `reason()` says "disk" once that is over the cap."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, group: cgroups.BuildCgroup | None, limits: BuildLimits) -> None:
+        self.group = group
+        self.limits = limits
+        self.peak = 0
+        self.over_files = False
+        self._over = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _DiskWatch:
+        if self.group is not None:
+            self._thread = threading.Thread(target=self._run, name="layerlab-disk-watch", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        assert self.group is not None
+        while not self._stop.wait(self.INTERVAL):
+            use = self.group.disk_use(max_files=self.limits.max_files)
+            self.peak = max(self.peak, use.bytes)
+            if use.bytes > self.limits.disk_cap_bytes or use.over_files:
+                self.over_files = use.over_files
+                self._over.set()
+                return
+
+    def reason(self) -> str:
+        return "disk" if self._over.is_set() else ""
+
+    def final(self) -> str:
+        """One last measure after the build: a step that wrote fast may have ended between two."""
+        if self.group is None or self._over.is_set():
+            return self.reason()
+        use = self.group.disk_use(max_files=self.limits.max_files)
+        self.peak = max(self.peak, use.bytes)
+        if use.bytes > self.limits.disk_cap_bytes or use.over_files:
+            self.over_files = use.over_files
+            return "disk"
+        return ""
+
+
 def _pump(
     proc: subprocess.Popen[bytes],
     parser: _ProgressParser,
     timeout: float,
     started: float,
     on_idle: Callable[[], None] | None,
-) -> bool:
-    """Feeds the parser until the client exits; returns True if the build timed out."""
+    stop_reason: Callable[[], str],
+) -> str:
+    """Feeds the parser until the client exits. Returns "" when it did, "timeout" when the build
+    ran out of time, or the reason `stop_reason` gave for stopping it."""
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)
     reader.start()
@@ -398,7 +591,10 @@ def _pump(
             remaining = timeout - (time.monotonic() - started)
             if remaining <= 0:
                 _kill(proc)
-                return True
+                return "timeout"
+            if reason := stop_reason():
+                _kill(proc)
+                return reason
             try:
                 item = lines.get(timeout=min(remaining, 0.05))
             except queue.Empty:
@@ -409,10 +605,10 @@ def _pump(
                 break
             parser.feed(item)
         proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
-        return False
+        return ""
     except subprocess.TimeoutExpired:
         _kill(proc)
-        return True
+        return "timeout"
     except BaseException:
         _kill(proc)
         raise

@@ -216,6 +216,26 @@ def image_remove(ref: str) -> None:
             raise EngineError(f"removing {ref}: {exc}") from exc
 
 
+def build_cache_records() -> list[dict[str, Any]]:
+    """BuildKit's cache records: id, type, description, size, created and in-use."""
+    try:
+        records: list[dict[str, Any]] = client().df().get("BuildCache") or []
+    except docker.errors.APIError as exc:
+        raise EngineError(f"listing the build cache: {exc}") from exc
+    return records
+
+
+def build_cache_prune(ids: Sequence[str]) -> int:
+    """Removes these build cache records (those not in use); returns the bytes reclaimed."""
+    if not ids:
+        return 0
+    try:
+        done = client().api.prune_builds(filters={"id": list(ids)})
+    except docker.errors.APIError as exc:
+        raise EngineError(f"pruning the build cache: {exc}") from exc
+    return int(done.get("SpaceReclaimed") or 0)
+
+
 def labelled_leftovers(label: str = LABEL_SUBMISSION, value: str | None = None) -> dict[str, list[str]]:
     """Containers and images carrying a Layerlab label (optionally with a given value)."""
     selector = f"{label}={value}" if value is not None else label
@@ -249,6 +269,11 @@ def remove_labelled(
                 image_remove(ref)
             removed["images"] += 1
     return removed
+
+
+def parse_timestamp(stamp: Any) -> float:
+    """Seconds since the epoch from the engine's RFC 3339 (nanoseconds) or epoch stamps."""
+    return _created_epoch(stamp)
 
 
 def _created_epoch(stamp: Any) -> float:

@@ -104,7 +104,7 @@ def main() -> None:
         except Exception as exc:  # never stop a container from starting
             sys.stderr.write(f"layerlab runc wrapper: left the step as it was: {exc}\n")
     real = real_runc()
-    os.execv(real, [real, *argv])
+    os.execv(real, [real, *argv])  # noqa: S606 (runc itself, with the arguments dockerd gave)
 
 
 if __name__ == "__main__":
