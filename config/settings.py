@@ -152,9 +152,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Sandbox limits (per exercise values override the build timeout).
 # Keys the namespace of each student's BuildKit cache mounts; without it, SECRET_KEY does.
-LAYERLAB_CACHE_KEY = os.environ.get("LAYERLAB_CACHE_KEY") or hmac.new(
-    SECRET_KEY.encode(), b"layerlab-cache-namespace", hashlib.sha256
-).hexdigest()
+LAYERLAB_CACHE_KEY = (
+    os.environ.get("LAYERLAB_CACHE_KEY")
+    or hmac.new(SECRET_KEY.encode(), b"layerlab-cache-namespace", hashlib.sha256).hexdigest()
+)
 LAYERLAB_BUILD_TIMEOUT = env_int("LAYERLAB_BUILD_TIMEOUT", 300)
 LAYERLAB_LOG_CAP_BYTES = env_int("LAYERLAB_LOG_CAP_BYTES", 1024 * 1024)
 LAYERLAB_CONTEXT_CAP_BYTES = env_int("LAYERLAB_CONTEXT_CAP_BYTES", 50 * 1024 * 1024)
@@ -173,6 +174,21 @@ LAYERLAB_PACKAGE_PROXY = os.environ.get("LAYERLAB_PACKAGE_PROXY", "http://172.17
 # Large exercise files (the CPython source tarball) fetched and checksum-verified by `fetch_assets`.
 LAYERLAB_ASSET_DIR = Path(os.environ.get("LAYERLAB_ASSET_DIR", BASE_DIR / "var" / "assets"))
 LAYERLAB_MAX_GRADE_ATTEMPTS = env_int("LAYERLAB_MAX_GRADE_ATTEMPTS", 3)
+# A grading worker marks its submission alive this often; one silent for the stale time is
+# taken over (a redelivered task, or the sweep). Queued ones are sent again after the resend time.
+LAYERLAB_HEARTBEAT_SECONDS = env_int("LAYERLAB_HEARTBEAT_SECONDS", 10)
+LAYERLAB_HEARTBEAT_STALE_SECONDS = env_int("LAYERLAB_HEARTBEAT_STALE_SECONDS", 180)
+LAYERLAB_QUEUE_RESEND_SECONDS = env_int("LAYERLAB_QUEUE_RESEND_SECONDS", 1800)
+LAYERLAB_SWEEP_SECONDS = env_int("LAYERLAB_SWEEP_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-submissions": {
+        "task": "labs.tasks.submission_sweep_task",
+        "schedule": LAYERLAB_SWEEP_SECONDS,
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
+    "LAYERLAB_BEAT_SCHEDULE", str(BASE_DIR / "var" / "celerybeat-schedule")
+)
 LAYERLAB_MAX_ACTIVE_SUBMISSIONS = env_int("LAYERLAB_MAX_ACTIVE_SUBMISSIONS", 2)
 LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE = env_int("LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE", 6)
 LAYERLAB_LOG_BATCH_SECONDS = 0.2  # + the 50 ms idle tick: a line waits at most 250 ms

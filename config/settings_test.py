@@ -9,3 +9,9 @@ os.environ.setdefault("LAYERLAB_CHANNEL_PREFIX", "layerlab-test")
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Fast takeover of a killed worker's submission, so the tests that kill one finish quickly.
+LAYERLAB_HEARTBEAT_SECONDS = 1
+LAYERLAB_HEARTBEAT_STALE_SECONDS = 8
+LAYERLAB_SWEEP_SECONDS = 5
+CELERY_BEAT_SCHEDULE["sweep-stuck-submissions"]["schedule"] = LAYERLAB_SWEEP_SECONDS  # noqa: F405

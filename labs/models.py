@@ -57,6 +57,11 @@ class Exercise(models.Model):
     reference_image_size = models.BigIntegerField(
         null=True, blank=True, help_text="Bytes of the reference solution's image, measured by building it."
     )
+    problem = models.TextField(
+        blank=True,
+        help_text="What is wrong with the exercise itself (found while grading); its submissions are held.",
+    )
+    problem_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "position", "id"]
@@ -85,8 +90,13 @@ class Submission(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
         ERROR = "error", _("Could not grade")
+        HELD = "held", _("Held: the exercise needs a fix")
 
     FINISHED = (Status.DONE, Status.FAILED, Status.ERROR)
+    ACTIVE = (Status.QUEUED, Status.BUILDING, Status.ANALYSING)
+    COUNTED = (Status.DONE, Status.FAILED)
+    """Only a grading the student's Dockerfile decided counts as an attempt: never our fault
+    (error) or the exercise's (held)."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="submissions")
@@ -99,7 +109,11 @@ class Submission(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker took it for grading.")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker grading it."
+    )
     last_event_seq = models.PositiveIntegerField(default=0)
     image_id = models.CharField(max_length=80, blank=True)
     image_size = models.BigIntegerField(null=True, blank=True)
@@ -120,6 +134,10 @@ class Submission(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def counts_as_attempt(self) -> bool:
+        return self.status in self.COUNTED
 
 
 class SubmissionEvent(models.Model):

@@ -64,6 +64,17 @@ class ExerciseSpec:
     benchmark: Mapping[str, Any] = field(default_factory=dict)
 
 
+class ExerciseFault(Exception):
+    """The exercise itself is broken (its behaviour tests, its context, its baseline): never
+    scored against the student; the submission waits until the authors fix it. `kind` is
+    stable; `detail` is for staff."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Failure:
     code: str
@@ -204,6 +215,8 @@ def grade(
         files[".dockerignore"] = dockerignore
     result = _build(built, files, parsed, tag, labels, spec.limits, spec.network, sink)
     outcome.build_seconds = result.seconds
+    if result.code == "context_too_large":  # only the exercise's files can make it so
+        raise ExerciseFault("context", f"the exercise's build context cannot be used: {result.message}")
     if not result.ok:
         outcome.failure = Failure(result.code, result.message, result.line, tuple(result.output))
         return outcome
@@ -398,7 +411,9 @@ def _image_results(
         try:
             results = sandbox_run.run_structure_tests(tag, spec.behaviour_tests, labels=labels)
         except sandbox_run.SpecError as exc:
-            return {"structure": [], "structure_error": f"The exercise's behaviour tests are invalid: {exc}"}
+            raise ExerciseFault(
+                "behaviour_tests", f"the exercise's behaviour tests are invalid: {exc}"
+            ) from exc
         return {"structure": results}
 
     def runs_health() -> dict[str, Any]:
@@ -469,8 +484,9 @@ def _speed(spec: ExerciseSpec, tag: str, labels: Mapping[str, str], sink: Sink) 
         return {"speed_error": "The exercise defines no benchmark."}
     baseline = _baseline_image(spec, sink)
     if isinstance(baseline, Failure):
-        # The exercise's own baseline does not build: ours to fix, not the student's.
-        raise engine.EngineError(f"the exercise's benchmark baseline does not build: {baseline.message}")
+        raise ExerciseFault(
+            "baseline", f"the exercise's benchmark baseline does not build: {baseline.message}"
+        )
     sink.status(
         "analysing", "Timing your interpreter against a plain build (about half a minute).", "benchmark"
     )

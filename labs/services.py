@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from labs import pipeline
@@ -73,7 +73,7 @@ def submission_create(
         )
     with transaction.atomic():
         submission = Submission.objects.create(
-            owner=owner, exercise=exercise, dockerfile=text, dockerignore=ignore
+            owner=owner, exercise=exercise, dockerfile=text, dockerignore=ignore, enqueued_at=timezone.now()
         )
         event_emit(
             submission_id=submission.pk,
@@ -105,26 +105,27 @@ def _set_status(submission: Submission, status: str, *, message: str = "", **ext
     event_emit(submission_id=submission.pk, kind=Kind.STATUS, payload=payload)
 
 
+class Busy(Exception):
+    """Another worker shows signs of life on this submission; try again once it may have died."""
+
+
 def _claim(submission_id: int) -> Submission | None:
-    """Takes the submission for grading, once. A finished submission is never regraded (a
-    redelivered task is a no-op); one that was mid-build when its worker died is retried
-    until it has used its attempts."""
+    """Takes the submission for grading, once. A finished or held submission is never taken (a
+    redelivered task is a no-op); one that is being built by a live worker is left to it (Busy);
+    one whose worker stopped giving signs of life is retried until it has used its attempts."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().select_related("exercise").get(pk=submission_id)
-        if submission.is_finished:
+        if submission.is_finished or submission.status == Status.HELD:
             return None
+        if submission.status in (Status.BUILDING, Status.ANALYSING) and _alive(submission):
+            raise Busy(f"submission {submission_id} is being graded by a live worker")
         submission.attempts += 1
         submission.save(update_fields=["attempts"])
         if submission.attempts > settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
-            submission.failure_code = "our_fault"
-            submission.failure_message = OUR_FAULT_FINAL
-            submission.save(update_fields=["failure_code", "failure_message"])
-            _set_status(
-                submission, Status.ERROR, message=OUR_FAULT_FINAL, code="our_fault", message_code="our_fault"
-            )
+            _give_up(submission)
             return None
-        submission.started_at = timezone.now()
-        submission.save(update_fields=["started_at"])
+        submission.started_at = submission.heartbeat_at = timezone.now()
+        submission.save(update_fields=["started_at", "heartbeat_at"])
         _set_status(
             submission,
             Status.BUILDING,
@@ -133,6 +134,12 @@ def _claim(submission_id: int) -> Submission | None:
             attempt=submission.attempts,
         )
     return submission
+
+
+def _alive(submission: Submission) -> bool:
+    beat = submission.heartbeat_at
+    stale = timedelta(seconds=settings.LAYERLAB_HEARTBEAT_STALE_SECONDS)
+    return beat is not None and timezone.now() - beat < stale
 
 
 def _fail(
@@ -162,32 +169,20 @@ def _fail(
 
 def submission_grade(*, submission_id: int) -> None:
     """Builds and measures one submission. Student faults end `failed` with the line and a
-    hint; our faults raise RetryLater (the task retries) and end `error` only after the last
-    attempt, never blamed on the student."""
+    hint; the exercise's end `held` until its authors fix it; our faults raise RetryLater (the
+    task retries) and end `error` only after the last attempt, never blamed on the student.
+    Whatever happens, the engine is left clean and the submission in a state something moves
+    on: finished, held, or queued with a retry on its way (and the sweep behind that)."""
     submission = _claim(submission_id)
     if submission is None:
         return
-    exercise = submission.exercise
-    tag = f"layerlab-sub-{submission.pk}:{uuid.uuid4().hex[:12]}"
     try:
-        engine.remove_labelled(engine.LABEL_SUBMISSION, str(submission.pk))
-        _grade(submission, exercise, tag)
-    except (engine.EngineError, OSError) as exc:
+        _grade(submission)
+    except pipeline.ExerciseFault as fault:
+        _hold(submission, fault)
+    except Exception as exc:
         log.exception("grading submission %s failed on our side", submission.pk)
         _our_fault(submission, exc)
-    except Exception as exc:
-        log.exception("bug while grading submission %s", submission.pk)
-        _our_fault(submission, exc)
-    finally:
-        _remove_leftovers(submission, tag)
-
-
-def _remove_leftovers(submission: Submission, tag: str) -> None:
-    try:
-        engine.image_remove(tag)
-        engine.remove_labelled(engine.LABEL_SUBMISSION, str(submission.pk))
-    except engine.EngineError:
-        log.exception("could not clean up after submission %s; the reaper will", submission.pk)
 
 
 def _give_up(submission: Submission) -> None:
@@ -202,8 +197,97 @@ def _our_fault(submission: Submission, exc: BaseException) -> None:
     if submission.attempts >= settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
         _give_up(submission)
         return
+    submission.enqueued_at = timezone.now()
+    submission.save(update_fields=["enqueued_at"])
     _set_status(submission, Status.QUEUED, message=OUR_FAULT_RETRY, code="retrying", message_code="retrying")
     raise RetryLater(str(exc)) from exc
+
+
+HELD_MESSAGE = (
+    "This exercise has a problem that its authors must fix, and they have been told. Your "
+    "submission is kept and will be graded as soon as it is fixed; it does not count against you."
+)
+
+
+def _hold(submission: Submission, fault: pipeline.ExerciseFault) -> None:
+    """The exercise is broken: the student is told so in their terms, the staff get the detail
+    on the exercise, and the submission waits for `exercise_problem_clear`."""
+    log.error("exercise %s is broken (%s): %s", submission.exercise.slug, fault.kind, fault.detail)
+    Exercise.objects.filter(pk=submission.exercise_id).update(
+        problem=f"{fault.kind}: {fault.detail}", problem_at=timezone.now()
+    )
+    submission.failure_code = f"exercise_{fault.kind}"
+    submission.failure_message = HELD_MESSAGE
+    submission.failure_line = None
+    submission.save(update_fields=["failure_code", "failure_message", "failure_line"])
+    _set_status(
+        submission,
+        Status.HELD,
+        message=HELD_MESSAGE,
+        message_ko=korean("held", HELD_MESSAGE),
+        code="held",
+        message_code="held",
+    )
+
+
+def exercise_problem_clear(*, exercise: Exercise) -> int:
+    """The exercise was fixed (re-imported or by staff): its problem note goes and every held
+    submission is graded again. Returns how many were requeued."""
+    Exercise.objects.filter(pk=exercise.pk).update(problem="", problem_at=None)
+    held = list(Submission.objects.filter(exercise=exercise, status=Status.HELD).values_list("pk", flat=True))
+    for pk in held:
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=pk)
+            if submission.status != Status.HELD:
+                continue
+            submission.attempts = 0
+            submission.failure_code = submission.failure_message = ""
+            submission.save(update_fields=["attempts", "failure_code", "failure_message"])
+            _requeue(
+                submission, message="The exercise was fixed: grading your submission now.", code="released"
+            )
+    return len(held)
+
+
+def _requeue(submission: Submission, *, message: str, code: str) -> None:
+    submission.enqueued_at = timezone.now()
+    submission.save(update_fields=["enqueued_at"])
+    _set_status(submission, Status.QUEUED, message=message, code=code, message_code=code)
+    transaction.on_commit(lambda: _enqueue(submission.pk))
+
+
+def submission_sweep() -> dict[str, int]:
+    """Moves on every submission nothing else will: one whose worker stopped giving signs of
+    life (requeued, or ended as ours once it has used its attempts), and one queued so long
+    ago that its task may have been lost with the broker (sent again; a duplicate is a no-op)."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.LAYERLAB_HEARTBEAT_STALE_SECONDS)
+    resend = now - timedelta(seconds=settings.LAYERLAB_QUEUE_RESEND_SECONDS)
+    moved = {"requeued": 0, "ended": 0, "resent": 0}
+    stuck = Submission.objects.filter(status__in=[Status.BUILDING, Status.ANALYSING]).filter(
+        models.Q(heartbeat_at__lt=stale) | models.Q(heartbeat_at__isnull=True, started_at__lt=stale)
+    )
+    for pk in stuck.values_list("pk", flat=True):
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=pk)
+            if submission.status not in (Status.BUILDING, Status.ANALYSING) or _alive(submission):
+                continue
+            if submission.attempts >= settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
+                _give_up(submission)
+                moved["ended"] += 1
+            else:
+                _requeue(submission, message=OUR_FAULT_RETRY, code="retrying")
+                moved["requeued"] += 1
+    lost = Submission.objects.filter(status=Status.QUEUED).filter(
+        models.Q(enqueued_at__lt=resend) | models.Q(enqueued_at__isnull=True, created_at__lt=resend)
+    )
+    for pk in lost.values_list("pk", flat=True):
+        Submission.objects.filter(pk=pk).update(enqueued_at=now)
+        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+        moved["resent"] += 1
+    if any(moved.values()):
+        log.warning("sweep moved stuck submissions: %s", moved)
+    return moved
 
 
 def cache_namespace_for(owner: str) -> str:
@@ -272,6 +356,7 @@ class SubmissionSink:
     def __init__(self, submission: Submission) -> None:
         self.submission = submission
         self.batcher = LogBatcher(submission.pk)
+        self.last_beat = time.monotonic()
 
     def _emit(self, kind: str, payload: dict[str, Any]) -> None:
         self.batcher.flush()
@@ -289,6 +374,10 @@ class SubmissionSink:
 
     def idle(self) -> None:
         self.batcher.tick()
+        now = time.monotonic()
+        if now - self.last_beat >= settings.LAYERLAB_HEARTBEAT_SECONDS:
+            self.last_beat = now
+            Submission.objects.filter(pk=self.submission.pk).update(heartbeat_at=timezone.now())
 
     def check(self, payload: dict[str, Any]) -> None:
         self._emit(Kind.CHECK, payload)
@@ -297,22 +386,22 @@ class SubmissionSink:
         self._emit(Kind.SCORE, payload)
 
 
-def _grade(submission: Submission, exercise: Exercise, tag: str) -> None:
+def _grade(submission: Submission) -> None:
     sink = SubmissionSink(submission)
-    try:
-        outcome = pipeline.grade(
-            spec=exercise_spec(exercise),
-            dockerfile=submission.dockerfile,
-            dockerignore=submission.dockerignore,
-            tag=tag,
-            labels={engine.LABEL_SUBMISSION: str(submission.pk)},
-            sink=sink,
-            cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
-        )
-    finally:
-        sink.batcher.flush()
-        # Clean up before the final status: whoever sees "done" or "failed" sees a clean engine.
-        _remove_leftovers(submission, tag)
+    # The scope's clean-up runs before the final status: whoever sees "done" sees a clean engine.
+    with engine.build_scope(str(submission.pk)) as scope:
+        try:
+            outcome = pipeline.grade(
+                spec=exercise_spec(submission.exercise),
+                dockerfile=submission.dockerfile,
+                dockerignore=submission.dockerignore,
+                tag=scope.tag,
+                labels=scope.labels,
+                sink=sink,
+                cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
+            )
+        finally:
+            sink.batcher.flush()
     submission.build_seconds = outcome.build_seconds or None
     submission.results = [r.as_dict() for r in outcome.results]
     submission.save(update_fields=["build_seconds", "results"])

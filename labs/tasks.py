@@ -14,7 +14,16 @@ from labs import services
     max_retries=None,  # the submission's own attempt counter decides when to give up
 )
 def grade_submission_task(self, submission_id: int) -> None:  # type: ignore[no-untyped-def]
-    services.submission_grade(submission_id=submission_id)
+    try:
+        services.submission_grade(submission_id=submission_id)
+    except services.Busy as exc:
+        # A live worker has it; if that worker dies, this retry takes over once its signs of life are stale.
+        raise self.retry(exc=exc, countdown=settings.LAYERLAB_HEARTBEAT_STALE_SECONDS) from exc
+
+
+@shared_task(ignore_result=True)
+def submission_sweep_task() -> None:
+    services.submission_sweep()
 
 
 @worker_ready.connect

@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import functools
 import json
+import logging
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from typing import Any
 
 import docker
 import docker.errors
+
+log = logging.getLogger(__name__)
 
 LABEL_SUBMISSION = "org.layerlab.submission"
 LABEL_CREATED = "org.layerlab.created"
@@ -234,6 +238,41 @@ def build_cache_prune(ids: Sequence[str]) -> int:
     except docker.errors.APIError as exc:
         raise EngineError(f"pruning the build cache: {exc}") from exc
     return int(done.get("SpaceReclaimed") or 0)
+
+
+@dataclass(frozen=True)
+class BuildScope:
+    """The names one grading gives the engine: its tag and the labels on everything it makes."""
+
+    owner: str
+    tag: str
+    labels: Mapping[str, str]
+
+
+@contextlib.contextmanager
+def build_scope(owner: str) -> Iterator[BuildScope]:
+    """Owns one grading's tag, labels and clean-up, so no caller cleans up by hand. Anything an
+    earlier attempt of the same owner left is removed first; on the way out the tag and every
+    container and image labelled with the owner go. Clean-up never raises: an engine that is
+    down is logged and the reaper removes the rest later, so the grading's own outcome (or its
+    error) is what the caller sees."""
+    safe = re.sub(r"[^a-z0-9_.-]", "-", owner.lower())[:60] or "x"
+    scope = BuildScope(
+        owner=owner, tag=f"layerlab-{safe}:{uuid.uuid4().hex[:12]}", labels={LABEL_SUBMISSION: owner}
+    )
+    _quietly(remove_labelled, LABEL_SUBMISSION, owner)
+    try:
+        yield scope
+    finally:
+        _quietly(image_remove, scope.tag)
+        _quietly(remove_labelled, LABEL_SUBMISSION, owner)
+
+
+def _quietly(fn: Any, *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        log.warning("clean-up %s%r failed; the reaper will retry it", fn.__name__, args, exc_info=True)
 
 
 def labelled_leftovers(label: str = LABEL_SUBMISSION, value: str | None = None) -> dict[str, list[str]]:

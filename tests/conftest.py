@@ -42,14 +42,18 @@ def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
     with django_db_blocker.unblock():
         env = live.test_database_env()
     web, base = live.start_web(env)
+    started = [web]
     try:
         worker = live.start_worker(env)
+        started.append(worker)
+        started.append(live.start_beat(env))
     except Exception:
-        web.stop()
+        for proc in started:
+            proc.stop()
         raise
     yield Stack(base, web, worker)
-    worker.stop()
-    web.stop()
+    for proc in reversed(started):
+        proc.stop()
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def start_worker(env: dict[str, str]) -> Process:
             "config",
             "worker",
             "-Q",
-            "sandbox",
+            "sandbox,default",
             "-c",
             "1",
             "--prefetch-multiplier",
@@ -124,3 +124,22 @@ def start_worker(env: dict[str, str]) -> Process:
         time.sleep(0.2)
     proc.stop()
     raise RuntimeError(f"celery worker not ready within 60 s:\n{proc.log()}")
+
+
+def start_beat(env: dict[str, str]) -> Process:
+    """Celery beat, which sends the periodic sweep of stuck submissions (as bin/up runs it)."""
+    schedule = ARTIFACTS / f"celerybeat-schedule-{os.getpid()}"
+    proc = start(
+        "beat",
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "-s", str(schedule), "--loglevel", "INFO"],
+        env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"celery beat exited:\n{proc.log()}")
+        if "beat: Starting..." in proc.log():
+            return proc
+        time.sleep(0.2)
+    proc.stop()
+    raise RuntimeError(f"celery beat not ready within 30 s:\n{proc.log()}")

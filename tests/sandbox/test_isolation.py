@@ -81,9 +81,13 @@ def test_a_comment_in_the_flags_cannot_reach_another_students_cache_even_at_the_
 def test_the_engine_cannot_contact_a_registry_even_when_one_answers() -> None:
     """A listener on the engine host's bridge address stands in for a reachable registry. A
     build that names it bypasses the policy on purpose: the engine itself must not connect."""
-    gateway = subprocess.run(
-        ["ip", "-4", "-o", "addr", "show", "dev", "docker0"], capture_output=True, text=True, check=True
-    ).stdout.split()[3].split("/")[0]
+    gateway = (
+        subprocess.run(
+            ["ip", "-4", "-o", "addr", "show", "dev", "docker0"], capture_output=True, text=True, check=True
+        )
+        .stdout.split()[3]
+        .split("/")[0]
+    )
     listener = socket.socket()
     listener.bind((gateway, 0))
     listener.listen(8)

@@ -121,6 +121,8 @@ class Command(BaseCommand):
             rows.append(row)
             try:
                 problems += self._check(ex, row, extra_args, quiet=options["quiet"])
+            except pipeline.ExerciseFault as fault:
+                problems.append(f"exercises/{ex.slug}: {fault.detail}")
             except (AssetError, NetworkUnavailable, engine.EngineError) as exc:
                 problems.append(
                     f"exercises/{ex.slug}: could not check it here (not the exercise's fault): {exc}"
@@ -236,23 +238,18 @@ class Command(BaseCommand):
 
     @staticmethod
     def _grade(spec: pipeline.ExerciseSpec, dockerfile: str, ignore: str, label: str, quiet: bool) -> Any:
-        nonce = uuid.uuid4().hex[:12]
-        tag = f"layerlab-check-{nonce}:latest"
         sink = HeartbeatSink(sys.stderr, quiet, label)
-        try:
+        with engine.build_scope(f"check-{uuid.uuid4().hex[:12]}") as scope:
             return pipeline.grade(
                 spec=spec,
                 dockerfile=dockerfile,
                 dockerignore=ignore,
-                tag=tag,
-                labels={engine.LABEL_SUBMISSION: f"check-{nonce}"},
+                tag=scope.tag,
+                labels=scope.labels,
                 sink=sink,
                 as_reference=label.endswith("solution"),
                 cache_namespace=cache_namespace_for("check-course"),
             )
-        finally:
-            engine.image_remove(tag)
-            engine.remove_labelled(engine.LABEL_SUBMISSION, f"check-{nonce}")
 
     @staticmethod
     def _record(ex: ExerciseData, size: int, say: Any) -> None:

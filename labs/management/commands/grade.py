@@ -77,24 +77,22 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {exc.filename or path}: {exc}") from exc
 
-        nonce = uuid.uuid4().hex[:12]
-        tag = f"layerlab-grade-{nonce}:latest"
         sink = ConsoleSink(sys.stderr, quiet=options["json"])
         try:
-            outcome = pipeline.grade(
-                spec=exercise_spec(exercise),
-                dockerfile=dockerfile,
-                dockerignore=dockerignore,
-                tag=tag,
-                labels={engine.LABEL_SUBMISSION: f"cli-{nonce}"},
-                sink=sink,
-                cache_namespace=cache_namespace_for("grade-cli"),
-            )
+            with engine.build_scope(f"cli-{uuid.uuid4().hex[:12]}") as scope:
+                outcome = pipeline.grade(
+                    spec=exercise_spec(exercise),
+                    dockerfile=dockerfile,
+                    dockerignore=dockerignore,
+                    tag=scope.tag,
+                    labels=scope.labels,
+                    sink=sink,
+                    cache_namespace=cache_namespace_for("grade-cli"),
+                )
         except engine.EngineError as exc:
             raise CommandError(f"the Docker engine failed (not the Dockerfile's fault): {exc}") from exc
-        finally:
-            engine.image_remove(tag)
-            engine.remove_labelled(engine.LABEL_SUBMISSION, f"cli-{nonce}")
+        except pipeline.ExerciseFault as fault:
+            raise CommandError(f"the exercise is broken, not the Dockerfile: {fault.detail}") from fault
 
         points = {s.result.criterion: s for s in outcome.score.items} if outcome.score else {}
         document = {
