@@ -17,6 +17,7 @@ from django.db import transaction
 from courses.models import Course, Session
 from labs.grading.rubric import RubricError, load_yaml_with_lines, rubric_from_data
 from labs.models import Exercise, default_base_images
+from labs.services import exercise_problem_clear
 
 Lines = dict[tuple[Any, ...], int]
 
@@ -424,7 +425,13 @@ def course_import(data: CourseData) -> list[str]:
                 "solution_dockerfile": e.solution_dockerfile,
                 "solution_dockerignore": e.solution_dockerignore,
             }
+            was_broken = bool(exercise.problem)
             _save(exercise, "exercise", ex_slug, values, out)
+            if was_broken and out[-1].startswith("updated"):
+                released = exercise_problem_clear(exercise=exercise)
+                out.append(
+                    f"cleared the problem of exercise {ex_slug}: {released} held submission(s) requeued"
+                )
     for slug in course.sessions.exclude(slug__in=listed).values_list("slug", flat=True):
         out.append(f"kept session {slug} (not in the files; delete it by hand if meant)")
     return out

@@ -245,3 +245,24 @@ def test_bad_assets_and_benchmarks_are_named_with_file_and_line(
     assert caught.value.path.startswith("exercises/slim-python/")
     if "missing" not in message:
         assert caught.value.line is not None
+
+
+def test_reimporting_a_broken_exercise_releases_its_held_submissions(course_dir: Path) -> None:
+    course_import(course_read(course_dir))
+    exercise = Exercise.objects.get(slug="slim-python")
+    Exercise.objects.filter(pk=exercise.pk).update(problem="behaviour_tests: unknown field comand")
+    held = SubmissionFactory(exercise=exercise, status=Submission.Status.HELD)
+    write(
+        course_dir,
+        "exercises/slim-python/exercise.yaml",
+        EXERCISE_YAML.replace("name: runs", "name: it runs"),
+    )
+
+    lines = course_import(course_read(course_dir))
+
+    assert lines[-2:] == [
+        "updated exercise slim-python (behaviour_tests)",
+        "cleared the problem of exercise slim-python: 1 held submission(s) requeued",
+    ]
+    assert Exercise.objects.get(pk=exercise.pk).problem == ""
+    assert Submission.objects.get(pk=held.pk).status == Submission.Status.QUEUED
