@@ -52,7 +52,8 @@ def free_bytes() -> int:
 
 
 def leftovers(owner: str) -> dict[str, Any]:
-    groups = [p.name for c in ("pids", "memory") for p in Path(f"/sys/fs/cgroup/{c}/layerlab").glob("b-*")]
+    roots = [Path(f"/sys/fs/cgroup/{c}/layerlab") for c in ("pids", "memory")]
+    groups = [p.name for root in roots for p in root.glob("b-*")]
     return {
         **engine.labelled_leftovers(value=owner),
         "cgroups": groups,
