@@ -149,6 +149,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = LAYERLAB_TASK_TIME_LIMIT + 60
 CELERY_TASK_SOFT_TIME_LIMIT = LAYERLAB_TASK_TIME_LIMIT
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Memory of one grading process: a hard address-space limit set in each pool process
+# (config/celery.py; bytes, 0 turns it off), and the resident size past which Celery replaces a
+# process once its task is done (KiB, 0 turns it off).
+LAYERLAB_WORKER_MEMORY_MAX = env_int("LAYERLAB_WORKER_MEMORY_MAX", 4 * 1024 * 1024 * 1024)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("LAYERLAB_WORKER_MAX_RSS_KB", 1024 * 1024) or None
 
 # Sandbox limits (per exercise values override the build timeout).
 # Keys the namespace of each student's BuildKit cache mounts; without it, SECRET_KEY does.

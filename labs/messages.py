@@ -39,6 +39,12 @@ KO: dict[str, str] = {
     "스테이지에서 실행되어 마운트와 소스를 검사할 수 없습니다. 그 {instruction}을 필요한 스테이지에 직접 쓰세요.",
     "cache_mount_form": "캐시 마운트는 따옴표나 공백 없이 key=value 필드(영문자, 숫자, / . _ - : = + @)로만 쓰세요. "
     "예: --mount=type=cache,target=/root/.cache/pip",
+    # No parameters reach this one (the sandbox gives an English message and the line only), so
+    # it names every kind of bound; which one was crossed is in the English message.
+    "too_complex": "Dockerfile을 읽다가 한도를 넘었습니다. 앞의 값을 두 배씩 늘리는 ARG/ENV, 아주 긴 단어나 값, "
+    "수천 개의 명령이나 줄, 깊게 중첩된 sh -c나 ${{...}} 기본값, 지나치게 많은 히어독이나 스테이지, "
+    "너무 많거나 긴 .dockerignore 패턴 같은 것이 원인입니다. ARG와 ENV 값은 짧게 유지하고, "
+    "긴 스크립트나 데이터는 빌드 컨텍스트의 파일로 옮겨 COPY 하세요.",
 }
 PREFIXED = {
     "syntax": "문법 오류 — {message}",

@@ -8,15 +8,21 @@ and nothing outside this file may import it.
 What the binding does not do, this module adds: parser directives (it drops comments),
 instruction-name validation (it accepts any word), line numbers for its errors (its messages
 carry none), flags and heredocs of ONBUILD triggers (it drops them), and ARG resolution in FROM.
+
+The text is the student's and hostile: reading it is bounded (the `MAX_*` constants below, some
+checked before the binding runs, since its parser is quadratic in places), and going over a
+bound raises DockerfileLimitError for the line concerned.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import functools
 import importlib
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
@@ -31,7 +37,8 @@ KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 """Keys BuildKit treats as parser directives. Any other `# key=value` line ends the directive
 block, exactly like an ordinary comment."""
 
-_DIRECTIVE_RE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+_DIRECTIVE_RE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=(.*)$")
+"""The value is trimmed in code: a lazy `(.+?)[ \\t]*$` is quadratic in a run of trailing blanks."""
 _STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]*$", re.IGNORECASE)
 _BOM = "\ufeff"
 _NO_INSTRUCTIONS = "file with no instructions"
@@ -67,6 +74,38 @@ _LOCATE_BUDGET_SECONDS = 1.0
 """Locating a Go error re-parses prefixes of the file. A prefix that contains the error fails
 fast, so this is cheap in practice; the cap bounds a pathological file. Past it the error is
 reported without a line."""
+_LOCATE_MAX_PROBES = 24
+"""The same bound counted in parses: a bisection over 64 KiB of instructions needs about 14."""
+
+MAX_SOURCE_WORD = 16 * 1024
+"""Characters in one word of the source (text up to a blank outside quotes: `a&&b&&c...`
+written without spaces, or a quoted LABEL value), checked before the Go parser sees the file:
+it takes time quadratic in a word's length (about 1 s for a 60 KiB ENV value), and no
+Dockerfile needs a 16 KiB word."""
+
+MAX_SOURCE_LINES = 10_000
+"""Physical lines in a Dockerfile, checked before the Go parser: it takes time quadratic in the
+lines of one instruction (0.6 s for a heredoc of 32,000 one-character lines)."""
+
+MAX_HEREDOCS = 1_000
+"""Heredoc openers (`<<NAME`) in a Dockerfile, checked before the Go parser: it takes time
+quadratic in the openers of one instruction (`cat <<A <<A <<A ...`)."""
+
+MAX_EXPANDED_WORD = 64 * 1024
+"""One ARG default, ENV value or other instruction argument must expand to fewer characters
+than this. BuildKit expands `ARG A1=$A0$A0` in full, so forty such lines ask for terabytes."""
+
+MAX_EXPANDED_TOTAL = 4 * 1024 * 1024
+"""Characters all the expansions made while reading one Dockerfile may produce together
+(`ExpansionBudget`): 64 KiB values copied into thousands of ARGs are each under the word bound."""
+
+MAX_STAGES = 128
+"""Build stages in one Dockerfile. What is worked out per stage follows its chain of `FROM
+<stage>` parents, so the number of stages multiplies that work; real files have a handful."""
+
+MAX_SUBSTITUTION_DEPTH = 16
+"""How deep `${A:-${B:-...}}` defaults may nest: each level re-reads the rest of the word, and
+Python's recursion would run out long before a 64 KiB file does."""
 
 
 class DockerfileSyntaxError(ValueError):
@@ -161,11 +200,16 @@ class ParsedDockerfile:
         if ref.isdigit():
             idx = int(ref)
             return self.stages[idx] if idx < len(self.stages) else None
-        folded = ref.casefold()
+        return self._stages_by_name.get(ref.casefold())
+
+    @functools.cached_property
+    def _stages_by_name(self) -> dict[str, Stage]:
+        """Built once: callers look a stage up per instruction, and a file can hold thousands."""
+        found: dict[str, Stage] = {}
         for stage in self.stages:
-            if stage.name is not None and stage.name.casefold() == folded:
-                return stage
-        return None
+            if stage.name is not None:
+                found.setdefault(stage.name.casefold(), stage)
+        return found
 
     def stage_instructions(self, index: int) -> list[Instruction]:
         return [i for i in self.instructions if i.stage == index]
@@ -174,6 +218,25 @@ class ParsedDockerfile:
 def _fail(line: int | None, reason: str) -> DockerfileSyntaxError:
     prefix = f"line {line}: " if line is not None else ""
     return DockerfileSyntaxError(line, prefix + reason)
+
+
+def limit_error(line: int | None, reason: str) -> DockerfileLimitError:
+    """A DockerfileLimitError whose message starts "line N: " like every other refusal."""
+    prefix = f"line {line}: " if line is not None else ""
+    return DockerfileLimitError(line, prefix + reason)
+
+
+def _kib(chars: int) -> str:
+    return f"{chars // (1024 * 1024)} MiB" if chars >= 1024 * 1024 else f"{chars // 1024} KiB"
+
+
+class ExpansionBudget:
+    """What is left of MAX_EXPANDED_TOTAL for one reading of one Dockerfile; every `expand()`
+    given it draws the length of its result from it."""
+
+    def __init__(self, chars: int = MAX_EXPANDED_TOTAL) -> None:
+        self.total = chars
+        self.left = chars
 
 
 def _lines(text: str) -> list[str]:
@@ -192,11 +255,13 @@ def read_directives(text: str) -> tuple[dict[str, Directive], str]:
         if match is None:
             break
         key = match.group(1).lower()
-        if key not in KNOWN_DIRECTIVES:
+        rest = match.group(2)
+        value = rest.strip(" \t") or rest[-1:]  # as `=[ \t]*(.+?)[ \t]*$` did: blanks keep one
+        if key not in KNOWN_DIRECTIVES or not value:
             break
         if key in found:
             raise _fail(number, f"only one {key} parser directive can be used")
-        found[key] = Directive(key, match.group(2), number)
+        found[key] = Directive(key, value, number)
     escape = "\\"
     if "escape" in found:
         escape = found["escape"].value
@@ -208,7 +273,7 @@ def read_directives(text: str) -> tuple[dict[str, Directive], str]:
     return found, escape
 
 
-_FRONTEND_RE = re.compile(r"^(?:#|//)[ \t]*syntax[ \t]*=[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
+_FRONTEND_RE = re.compile(r"^(?:#|//)[ \t]*syntax[ \t]*=[ \t]*(.*)$", re.IGNORECASE)
 
 
 def frontend_directive(text: str) -> Directive | None:
@@ -224,7 +289,7 @@ def frontend_directive(text: str) -> Directive | None:
             continue
         match = _FRONTEND_RE.match(line)
         if match is not None:
-            return Directive("syntax", match.group(1), number)
+            return Directive("syntax", match.group(1).rstrip(" \t"), number)
         if line and not line.startswith(("#", "//")):
             return None
     return None
@@ -240,6 +305,7 @@ def parse(text: str) -> ParsedDockerfile:
         # of the file would be invisible to every check while the engine still builds it.
         raise _fail(text.count("\n", 0, nul) + 1, "contains a NUL character; remove it")
     directives, escape = read_directives(text)
+    _check_source(text, escape)
     commands = _go_parse(text)
     lines = _lines(text)
 
@@ -264,21 +330,27 @@ def parse(text: str) -> ParsedDockerfile:
 
     args_before_from: dict[str, str | None] = {}
     known: dict[str, str] = {}
+    budget = ExpansionBudget()
     for ins in instructions[:first_from]:
-        for name, default in _arg_pairs(ins, escape, known):
+        for name, default in _arg_pairs(ins, escape, known, budget):
             args_before_from[name] = default
-            if default is None:
-                known.pop(name, None)
-            else:
-                known[name] = default
 
     stages: list[Stage] = []
+    names: dict[str, int] = {}
     staged: list[Instruction] = []
     current: int | None = None
     for ins in instructions:
         if ins.keyword == "FROM":
-            stage = _stage(ins, len(stages), stages, known, escape)
+            if len(stages) == MAX_STAGES:
+                raise limit_error(
+                    ins.start_line,
+                    f"this FROM starts stage {MAX_STAGES + 1}, and a Dockerfile may have at most "
+                    f"{MAX_STAGES} build stages. Merge stages that only pass files along.",
+                )
+            stage = _stage(ins, len(stages), names, known, escape, budget)
             stages.append(stage)
+            if stage.name is not None:
+                names[stage.name.casefold()] = stage.index
             current = stage.index
         staged.append(_with_stage(ins, current))
 
@@ -289,6 +361,47 @@ def parse(text: str) -> ParsedDockerfile:
         stages=tuple(stages),
         escape=escape,
     )
+
+
+@functools.lru_cache(maxsize=2)
+def _go_word(escape: str) -> re.Pattern[str]:
+    """A word as the Go parser's word splitter reads it: up to a blank outside quotes (a quote
+    still open at the end of a line is taken to end there). Comment lines come out as group 1:
+    the parser drops them without splitting. Possessive throughout, so it runs in linear time
+    on any text."""
+    e = re.escape(escape)
+    return re.compile(
+        rf"""(^[ \t]*\#[^\n]*+)|(?:[^\s"'{e}]|{e}.|"(?:{e}.|[^"{e}\n])*+"?|'[^'\n]*+'?)++""",
+        re.DOTALL | re.MULTILINE,
+    )
+
+
+def _check_source(text: str, escape: str) -> None:
+    """The bounds the Go parser needs, checked in linear time before it runs."""
+    lines = text.count("\n") + 1
+    if lines > MAX_SOURCE_LINES:
+        raise limit_error(
+            MAX_SOURCE_LINES + 1,
+            f"the Dockerfile has {lines:,} lines, more than the {MAX_SOURCE_LINES:,} it may have. Put "
+            "long scripts and data in files in the build context and COPY them.",
+        )
+    for count, match in enumerate(_HEREDOC_OPENER.finditer(text), start=1):
+        if count > MAX_HEREDOCS:
+            raise limit_error(
+                text.count("\n", 0, match.start()) + 1,
+                f"this is heredoc number {count:,} (<<NAME), and a Dockerfile may open at most "
+                f"{MAX_HEREDOCS:,}. Put the contents in files in the build context and COPY them.",
+            )
+    for match in _go_word(escape).finditer(text):
+        size = match.end() - match.start()
+        if size > MAX_SOURCE_WORD and match.group(1) is None:
+            line = text.count("\n", 0, match.start()) + 1
+            raise limit_error(
+                line,
+                f"one word or quoted string here is {size:,} characters long, more than the "
+                f"{_kib(MAX_SOURCE_WORD)} it may have. Put long data in a file in the build context "
+                "and COPY it.",
+            )
 
 
 def _with_stage(ins: Instruction, stage: int | None) -> Instruction:
@@ -346,11 +459,14 @@ def _locate_go_error(text: str, message: str) -> int | None:
     for line in lines:
         starts.append(starts[-1] + len(line) + 1)
     deadline = time.monotonic() + _LOCATE_BUDGET_SECONDS
+    probes = 0
 
     def probe(k: int) -> bool | None:
         """True when the prefix before cut k parses, False when it holds the error, None when
         the cut falls in a heredoc body."""
-        if time.monotonic() > deadline:
+        nonlocal probes
+        probes += 1
+        if time.monotonic() > deadline or probes > _LOCATE_MAX_PROBES:
             raise TimeoutError
         try:
             _go(text[: starts[cuts[k]]])
@@ -362,9 +478,13 @@ def _locate_go_error(text: str, message: str) -> int | None:
 
     try:
         if message == _UNTERMINATED:
+            candidate = _unclosed_heredoc(lines, escape)
+            if candidate is not None:
+                k = bisect.bisect_left(cuts, candidate)
+                if k < len(cuts) and cuts[k] == candidate and probe(k):
+                    return candidate + 1
             openers = [k for k, cut in enumerate(cuts) if _HEREDOC_OPENER.search(lines[cut])]
-            good = next((k for k in reversed(openers) if probe(k)), None)
-            return cuts[good] + 1 if good is not None else None
+            return _last_good_opener(openers, probe, cuts)
         lo, hi = -1, len(cuts)
         while hi - lo > 1:
             mid = (lo + hi) // 2
@@ -377,6 +497,54 @@ def _locate_go_error(text: str, message: str) -> int | None:
         return cuts[lo] + 1 if lo >= 0 else None
     except TimeoutError:
         return None
+
+
+_HEREDOC_NAME = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
+
+
+def _unclosed_heredoc(lines: Sequence[str], escape: str) -> int | None:
+    """The index of the first instruction line whose heredoc is never closed, reading bodies
+    the way BuildKit does, in one pass. A candidate only (a `<<X` in quotes is not a heredoc
+    to BuildKit): the caller checks it with one parse."""
+    i, n = 0, len(lines)
+    while i < n:
+        if not _looks_like_instruction(lines[i]):
+            i += 1
+            continue
+        start = i
+        names = [(m.group(1) == "-", m.group(3)) for m in _HEREDOC_NAME.finditer(lines[i])]
+        while i + 1 < n and lines[i].rstrip(" \t\r").endswith(escape):
+            i += 1
+            names += [(m.group(1) == "-", m.group(3)) for m in _HEREDOC_NAME.finditer(lines[i])]
+        i += 1
+        for strip_tabs, name in names:
+            while i < n and (lines[i].lstrip("\t") if strip_tabs else lines[i]).rstrip("\r") != name:
+                i += 1
+            if i >= n:
+                return start
+            i += 1
+    return None
+
+
+def _last_good_opener(
+    openers: Sequence[int], probe: Callable[[int], bool | None], cuts: Sequence[int]
+) -> int | None:
+    """The line of the last heredoc opener whose prefix still parses. The unclosed heredoc runs
+    to the end of the file, so prefixes parse up to it and fail after it: the last few openers
+    are tried first (the common case, and a cut inside a body cannot mislead them), then the
+    rest are bisected."""
+    tail = 8
+    for k in reversed(openers[-tail:]):
+        if probe(k):
+            return cuts[k] + 1
+    lo, hi = -1, len(openers) - tail
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if probe(openers[mid]):
+            lo = mid
+        else:
+            hi = mid
+    return cuts[openers[lo]] + 1 if lo >= 0 else None
 
 
 _HEREDOC_OPENER = re.compile(r"<<-?[\"']?[A-Za-z_]")
@@ -458,26 +626,42 @@ def _onbuild_trigger(cmd: _GoCommand, lines: Sequence[str], escape: str) -> Inst
     )
 
 
-def _arg_pairs(ins: Instruction, escape: str, known: Mapping[str, str]) -> Iterable[tuple[str, str | None]]:
+def _arg_pairs(
+    ins: Instruction, escape: str, known: dict[str, str], budget: ExpansionBudget
+) -> Iterator[tuple[str, str | None]]:
+    """Each `name[=default]` of a global ARG, with `known` (the defaults in force) updated as
+    it goes, so a later token of the same ARG sees an earlier one."""
     if not ins.args or ins.args == ("",):
         raise _fail(ins.start_line, "ARG needs a name, e.g. ARG VERSION=1.0")
-    scope = dict(known)
     for token in ins.args:
         name, eq, raw = token.partition("=")
         if not name:
             raise _fail(ins.start_line, f'ARG "{token}" has no name')
         default: str | None = None
         if eq:
-            default, _ = expand(raw, scope, escape)
-            scope[name] = default
+            default, _ = expand(raw, known, escape, line=ins.start_line, what=f"ARG {name}", budget=budget)
+            known[name] = default
         else:
-            scope.pop(name, None)
+            known.pop(name, None)
         yield name, default
 
 
+_PLATFORM_ARG_PLACEHOLDERS = {
+    f"{prefix}{name}": "x" * size
+    for prefix in ("BUILD", "TARGET")
+    for name, size in (("PLATFORM", 32), ("OS", 16), ("ARCH", 16), ("VARIANT", 16))
+}
+
+
 def _stage(
-    ins: Instruction, index: int, earlier: Sequence[Stage], known: Mapping[str, str], escape: str
+    ins: Instruction,
+    index: int,
+    earlier: Mapping[str, int],
+    known: Mapping[str, str],
+    escape: str,
+    budget: ExpansionBudget,
 ) -> Stage:
+    """`earlier`: the folded names of the stages before this one."""
     args = ins.args
     if len(args) == 3 and args[1].lower() == "as":
         name: str | None = args[2]
@@ -491,14 +675,19 @@ def _stage(
                 ins.start_line,
                 f'invalid stage name "{name}": use letters, digits, "-", "_" and "." and start with a letter',
             )
-        if any(s.name is not None and s.name.casefold() == name.casefold() for s in earlier):
+        if name.casefold() in earlier:
             raise _fail(ins.start_line, f'duplicate stage name "{name}"')
     base = args[0]
-    resolved, unresolved = expand(base, known, escape)
-    is_ref = not unresolved and any(
-        s.name is not None and s.name.casefold() == resolved.casefold() for s in earlier
+    resolved, unresolved = expand(
+        base, known, escape, line=ins.start_line, what="the FROM image", budget=budget
     )
+    is_ref = not unresolved and resolved.casefold() in earlier
     platforms = ins.flag_values("platform")
+    if platforms:
+        # Callers expand the flag with these ARGs set to the host's platform: checked here with
+        # longer values, so no such expansion can go past the bound where this one did not.
+        scope = {**known, **_PLATFORM_ARG_PLACEHOLDERS}
+        expand(platforms[-1], scope, escape, line=ins.start_line, what="the --platform flag", budget=budget)
     return Stage(
         index=index,
         name=name,
@@ -513,15 +702,83 @@ def _stage(
 
 _VAR_START = re.compile(r"[A-Za-z_]")
 _VAR_CHARS = re.compile(r"[A-Za-z0-9_]*")
+_BRACED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?$", re.DOTALL)
 
 
-def expand(word: str, values: Mapping[str, str], escape: str = "\\") -> tuple[str, tuple[str, ...]]:
+class _Expansion:
+    """One call of `expand()`: what it is for (to name it in a refusal) and what it found."""
+
+    def __init__(self, escape: str, line: int | None, what: str) -> None:
+        self.escape = escape
+        self.line = line
+        self.what = what
+        self.missing: list[str] = []
+        self.uses: dict[str, int] = {}
+
+    def too_long(self, values: Mapping[str, str]) -> DockerfileLimitError:
+        reason = ""
+        if self.uses:
+            name = max(self.uses, key=lambda n: len(values.get(n, "")))
+            count, size = self.uses[name], len(values.get(name, ""))
+            if count > 1:
+                doubling = "; each ARG or ENV like this doubles the one before" if count == 2 else ""
+                reason = (
+                    f" (it uses ${name} {count} times, and ${name} is already {size:,} characters{doubling})"
+                )
+            elif size * 2 >= MAX_EXPANDED_WORD:
+                reason = f" (${name} alone is {size:,} characters)"
+        return limit_error(
+            self.line,
+            f"{self.what} expands to {_kib(MAX_EXPANDED_WORD)} or more{reason}. "
+            "Keep ARG and ENV values short; put long data in a file in the build context and COPY it.",
+        )
+
+    def too_deep(self) -> DockerfileLimitError:
+        return limit_error(
+            self.line,
+            f"{self.what} nests ${{NAME:-...}} defaults more than {MAX_SUBSTITUTION_DEPTH} deep. "
+            "Write the value out instead of nesting defaults.",
+        )
+
+
+def expand(
+    word: str,
+    values: Mapping[str, str],
+    escape: str = "\\",
+    *,
+    line: int | None = None,
+    what: str = "a value",
+    budget: ExpansionBudget | None = None,
+) -> tuple[str, tuple[str, ...]]:
     """Substitutes `$VAR`, `${VAR}`, `${VAR:-w}`, `${VAR-w}`, `${VAR:+w}`, `${VAR+w}` and removes
     quotes, as BuildKit's shell lexer does for ARG defaults and FROM. A bare reference to a
     variable with no value is kept as written and its name returned, so callers can say which
-    ARG lacks a default instead of building a mangled name."""
+    ARG lacks a default instead of building a mangled name.
+
+    Bounded: a result of MAX_EXPANDED_WORD characters or more, defaults nested deeper than
+    MAX_SUBSTITUTION_DEPTH, or a result that overdraws `budget` raise DockerfileLimitError for
+    `line`, naming the value as `what` ("ARG A40"). The length is checked after every
+    substitution, so an over-long result is refused before it is built."""
+    run = _Expansion(escape, line, what)
+    out = _expand(word, values, run, 0)
+    if budget is not None:
+        budget.left -= len(out)
+        if budget.left < 0:
+            raise limit_error(
+                line,
+                f"{what} takes the values this Dockerfile's ARG, ENV and other instructions expand to "
+                f"past {_kib(budget.total)} in all. Keep ARG and ENV values short and use each only "
+                "where it is needed.",
+            )
+    return out, tuple(dict.fromkeys(run.missing))
+
+
+def _expand(word: str, values: Mapping[str, str], run: _Expansion, depth: int) -> str:
+    if depth > MAX_SUBSTITUTION_DEPTH:
+        raise run.too_deep()
     out: list[str] = []
-    missing: list[str] = []
+    size = 0  # of the substituted parts; the literal ones are at most len(word)
+    escape = run.escape
     i, n = 0, len(word)
     quote: str | None = None
     while i < n:
@@ -533,15 +790,22 @@ def expand(word: str, values: Mapping[str, str], escape: str = "\\") -> tuple[st
             quote = None if quote == ch else ch
             i += 1
         elif ch == "$" and quote != "'" and i + 1 < n:
-            i = _expand_var(word, i, values, escape, out, missing)
+            mark = len(out)
+            i = _expand_var(word, i, values, run, depth, out)
+            size += sum(len(part) for part in out[mark:])
+            if size >= MAX_EXPANDED_WORD:
+                raise run.too_long(values)
         else:
             out.append(ch)
             i += 1
-    return "".join(out), tuple(dict.fromkeys(missing))
+    result = "".join(out)
+    if len(result) >= MAX_EXPANDED_WORD:
+        raise run.too_long(values)
+    return result
 
 
 def _expand_var(
-    word: str, i: int, values: Mapping[str, str], escape: str, out: list[str], missing: list[str]
+    word: str, i: int, values: Mapping[str, str], run: _Expansion, depth: int, out: list[str]
 ) -> int:
     nxt = word[i + 1]
     if nxt != "{":
@@ -551,41 +815,39 @@ def _expand_var(
         match = _VAR_CHARS.match(word, i + 2)
         end = match.end() if match else i + 2
         name = word[i + 1 : end]
-        _lookup(name, word[i:end], values, out, missing)
+        _lookup(name, word[i:end], values, run, out)
         return end
     close = _matching_brace(word, i + 2)
     if close < 0:
         out.append(word[i:])
         return len(word)
-    body = word[i + 2 : close]
-    match = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?$", body, re.DOTALL)
+    match = _BRACED.match(word, i + 2, close)
     if match is None:
         out.append(word[i : close + 1])
         return close + 1
     name, op, alt = match.group(1), match.group(2), match.group(3) or ""
     value = values.get(name)
     if op is None:
-        _lookup(name, word[i : close + 1], values, out, missing)
+        _lookup(name, word[i : close + 1], values, run, out)
     elif op in (":-", "-"):
         if value is not None and (value or op == "-"):
+            run.uses[name] = run.uses.get(name, 0) + 1
             out.append(value)
         else:
-            sub, sub_missing = expand(alt, values, escape)
-            out.append(sub)
-            missing.extend(sub_missing)
+            out.append(_expand(alt, values, run, depth + 1))
     elif value is not None and (value or op == "+"):
-        sub, sub_missing = expand(alt, values, escape)
-        out.append(sub)
-        missing.extend(sub_missing)
+        out.append(_expand(alt, values, run, depth + 1))
     return close + 1
 
 
-def _lookup(name: str, written: str, values: Mapping[str, str], out: list[str], missing: list[str]) -> None:
-    if name in values:
-        out.append(values[name])
+def _lookup(name: str, written: str, values: Mapping[str, str], run: _Expansion, out: list[str]) -> None:
+    value = values.get(name)
+    if value is not None:
+        run.uses[name] = run.uses.get(name, 0) + 1
+        out.append(value)
     else:
         out.append(written)
-        missing.append(name)
+        run.missing.append(name)
 
 
 def _matching_brace(word: str, start: int) -> int:
@@ -602,15 +864,22 @@ def _matching_brace(word: str, start: int) -> int:
 
 __all__ = [
     "INSTRUCTIONS",
+    "MAX_EXPANDED_TOTAL",
+    "MAX_EXPANDED_WORD",
+    "MAX_SOURCE_WORD",
+    "MAX_STAGES",
+    "MAX_SUBSTITUTION_DEPTH",
     "Directive",
     "DockerfileLimitError",
     "DockerfileSyntaxError",
+    "ExpansionBudget",
     "Heredoc",
     "Instruction",
     "ParsedDockerfile",
     "Stage",
     "expand",
     "frontend_directive",
+    "limit_error",
     "parse",
     "read_directives",
 ]

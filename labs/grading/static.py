@@ -9,23 +9,38 @@ their program name, so `echo "apt-get install"` is not an apt install. The reade
 expand variables or aliases: what it cannot see it does not blame.
 
 Every result names the Dockerfile line(s) it is about. A criterion that does not apply (no apt
-in the file) passes with a value saying so; `skip` is kept for a check that failed to run."""
+in the file) passes with a value saying so; `skip` is kept for a check that failed to run.
+
+The student's text is hostile, so what is computed from it is bounded (the `MAX_*` constants
+here and in `sandbox.dockerfile`): going over a bound raises DockerfileLimitError for the
+instruction's line, which `run_static` lets through as the student's error, and every pass over
+the text is linear in it (no regular expression here backtracks on a long run of text)."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import logging
 import math
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
 from labs.grading.criteria import REGISTRY, CheckResult, Text, Verdict, criterion
-from sandbox.dockerfile import Instruction, ParsedDockerfile, Stage, expand
+from sandbox.dockerfile import (
+    DockerfileLimitError,
+    ExpansionBudget,
+    Instruction,
+    ParsedDockerfile,
+    Stage,
+    expand,
+    limit_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +95,16 @@ def run_static(
     ids that are not static criteria are ignored, so one mapping can serve every source.
 
     A check that raises is our bug, not the student's: it is logged and reported as `skip`
-    (left out of the score) so the other criteria are still graded."""
+    (left out of the score) so the other criteria are still graded. DockerfileLimitError is
+    the exception: a bound on reading the student's text was reached, and that is theirs."""
     wanted = set(STATIC_IDS if only is None else only)
     unknown = wanted - set(STATIC_IDS)
     if unknown:
         raise ValueError(f"not a static criterion: {', '.join(sorted(unknown))}")
     paths = frozenset(p for p in (_norm_context_path(p) for p in context_paths) if p)
     facts = _Facts(text, parsed)
+    if dockerignore is not None:
+        _dockerignore_rules(dockerignore)  # over its bounds it is refused before any check runs
     results = []
     for cid in STATIC_IDS:
         if cid not in wanted:
@@ -99,6 +117,8 @@ def run_static(
         inp = StaticInput(text, parsed, dockerignore, paths, {**registered.options, **given}, facts)
         try:
             results.append(registered.check(inp))
+        except DockerfileLimitError:
+            raise
         except Exception:
             logger.exception("static check %s failed", cid)
             results.append(
@@ -151,6 +171,23 @@ _WRAPPER_ARG_OPTS: dict[str, frozenset[str]] = {
     "retry": frozenset({"-t", "--times", "-d", "--delay"}),
 }
 _WRAPPER_POSITIONALS = {"timeout": 1, "gosu": 1, "su-exec": 1}
+
+MAX_SHELL_DEPTH = 8
+"""How deep `sh -c '...'` scripts are read inside one another. Each level is read again from
+its quoted text; real files nest one or two."""
+MAX_SHELL_COMMANDS = 5_000
+"""Simple commands in all the RUN scripts of one Dockerfile (nested `sh -c` scripts included).
+The checks compare commands within a RUN, so this also bounds their work."""
+MAX_SHELL_WORDS = 50_000
+"""Words in all those commands together: the memory the reader may hold for one Dockerfile."""
+
+
+class _ShellBudget:
+    """What the RUNs of one Dockerfile have used of MAX_SHELL_COMMANDS and MAX_SHELL_WORDS."""
+
+    def __init__(self) -> None:
+        self.commands = 0
+        self.words = 0
 
 
 class _Segment(NamedTuple):
@@ -211,6 +248,9 @@ def _balanced(s: str, i: int, open_: str, close: str) -> int:
                 return i + 1
         i += 1
     return n
+
+
+_HEREDOC_WORD = re.compile(r"""(['"]?)([^\s'"<>;&|()]+)\1""")
 
 
 def split_shell(script: str) -> list[_Segment]:
@@ -340,10 +380,10 @@ def split_shell(script: str) -> list[_Segment]:
                 i += 1 if strip_tabs else 0
                 while i < n and script[i] in " \t":
                     i += 1
-                m = re.match(r"""(['"]?)([^\s'"<>;&|()]+)\1""", script[i:])
+                m = _HEREDOC_WORD.match(script, i)
                 if m:
                     heredocs.append((m.group(2), strip_tabs))
-                    i += m.end()
+                    i = m.end()
                 continue
             i += 1
             while i < n and script[i] in "<>&|":
@@ -380,33 +420,37 @@ def _basename(word: str) -> str:
     return posixpath.basename(word).lower()
 
 
-def _strip_wrappers(words: list[str], assigns: list[tuple[str, str]]) -> tuple[list[str], bool]:
+def _strip_wrappers(
+    words: Sequence[str], start: int, assigns: list[tuple[str, str]]
+) -> tuple[list[str], bool]:
+    """The command under `sudo`, `env X=1`, `timeout 5`, ... from `words[start:]`. Walks an
+    index rather than slicing, so `sudo sudo sudo ...` costs one pass."""
     sudo = False
-    while words:
-        name = _basename(words[0])
+    at, n = start, len(words)
+    while at < n:
+        name = _basename(words[at])
         if name in _RESERVED:
-            words = words[1:]
+            at += 1
             continue
         if name not in _WRAPPER_ARG_OPTS:
             break
-        if name == "command" and len(words) > 1 and words[1] in ("-v", "-V"):
+        if name == "command" and at + 1 < n and words[at + 1] in ("-v", "-V"):
             return [], sudo
         sudo = sudo or name in ("sudo", "doas")
         takes_arg = _WRAPPER_ARG_OPTS[name]
-        i = 1
-        while i < len(words) and words[i].startswith("-") and words[i] != "-":
+        i = at + 1
+        while i < n and words[i].startswith("-") and words[i] != "-":
             if words[i] == "--":
                 i += 1
                 break
             i += 2 if words[i] in takes_arg else 1
         if name == "env":
-            while i < len(words) and _ASSIGN_RE.match(words[i]):
+            while i < n and _ASSIGN_RE.match(words[i]):
                 key, _, value = words[i].partition("=")
                 assigns.append((key, value))
                 i += 1
-        i += _WRAPPER_POSITIONALS.get(name, 0)
-        words = words[i:]
-    return words, sudo
+        at = i + _WRAPPER_POSITIONALS.get(name, 0)
+    return list(words[at:]), sudo
 
 
 def _dash_c_script(words: Sequence[str]) -> str | None:
@@ -430,13 +474,22 @@ def _dash_c_script(words: Sequence[str]) -> str | None:
 
 
 class _Reader:
-    """Turns scripts into `Cmd`s, numbering pipelines and commands across a whole RUN."""
+    """Turns scripts into `Cmd`s, numbering pipelines and commands across a whole RUN. `line`
+    is the RUN's, for a refusal; `budget` is shared by every RUN of the Dockerfile."""
 
-    def __init__(self) -> None:
+    def __init__(self, line: int = 0, budget: _ShellBudget | None = None) -> None:
         self.cmds: list[Cmd] = []
         self.pipeline = 0
+        self.line = line
+        self.budget = budget if budget is not None else _ShellBudget()
 
     def read(self, script: str, depth: int = 0) -> None:
+        if depth > MAX_SHELL_DEPTH:
+            raise limit_error(
+                self.line,
+                f"`sh -c` scripts are nested more than {MAX_SHELL_DEPTH} deep in this RUN. Write the "
+                "commands straight into the RUN, or put them in a script file you COPY and run.",
+            )
         self.segments(split_shell(script), depth)
 
     def segments(self, segments: Iterable[_Segment], depth: int = 0) -> None:
@@ -445,23 +498,41 @@ class _Reader:
             if previous_op != "|":
                 self.pipeline += 1
             previous_op = segment.op
-            self.command(list(segment.words), depth)
+            self.command(segment.words, depth)
 
-    def command(self, words: list[str], depth: int) -> None:
-        while words and words[0] in _RESERVED:
-            words = words[1:]
-        if not words or words[0] in _SKIP_SEGMENT or words[0].endswith("()"):
+    def _count(self, words: int) -> None:
+        budget = self.budget
+        budget.commands += 1
+        budget.words += words
+        if budget.commands > MAX_SHELL_COMMANDS:
+            what = f"{MAX_SHELL_COMMANDS:,} shell commands"
+        elif budget.words > MAX_SHELL_WORDS:
+            what = f"{MAX_SHELL_WORDS:,} words of shell commands"
+        else:
+            return
+        raise limit_error(
+            self.line,
+            f"the RUN instructions up to this one hold more than {what}. Put long scripts in a file "
+            "in the build context, COPY it and run it with one RUN.",
+        )
+
+    def command(self, words: Sequence[str], depth: int) -> None:
+        self._count(len(words))
+        at, n = 0, len(words)
+        while at < n and words[at] in _RESERVED:
+            at += 1
+        if at == n or words[at] in _SKIP_SEGMENT or words[at].endswith("()"):
             return
         assigns: list[tuple[str, str]] = []
-        while words and _ASSIGN_RE.match(words[0]):
-            key, _, value = words[0].partition("=")
+        while at < n and _ASSIGN_RE.match(words[at]):
+            key, _, value = words[at].partition("=")
             assigns.append((key, value))
-            words = words[1:]
-        words, sudo = _strip_wrappers(words, assigns)
-        name = _basename(words[0]) if words else ""
-        self.cmds.append(Cmd(tuple(words), name, tuple(assigns), self.pipeline, sudo, len(self.cmds)))
-        if name in SHELLS and depth < 3:
-            inner = _dash_c_script(words)
+            at += 1
+        program, sudo = _strip_wrappers(words, at, assigns)
+        name = _basename(program[0]) if program else ""
+        self.cmds.append(Cmd(tuple(program), name, tuple(assigns), self.pipeline, sudo, len(self.cmds)))
+        if name in SHELLS:
+            inner = _dash_c_script(program)
             if inner:
                 saved = self.pipeline
                 self.read(inner, depth + 1)
@@ -520,8 +591,19 @@ class Run:
     def cache_mount_covers(self, predicate: Callable[[str], bool]) -> bool:
         return any(predicate(t) for t in self.cache_targets)
 
-    def later(self, cmd: Cmd) -> Iterable[Cmd]:
-        return (c for c in self.cmds if c.order > cmd.order)
+    def later(self, cmd: Cmd) -> Sequence[Cmd]:
+        """The commands after `cmd` (`cmds[i].order == i`)."""
+        return self.cmds[cmd.order + 1 :]
+
+    def last_order(self, predicate: Callable[[Cmd], bool]) -> int:
+        """The order of the last command that satisfies `predicate`, -1 if none. `c.order <
+        run.last_order(p)` asks whether a later command does, in one pass per RUN rather than
+        one per command: a RUN may hold thousands."""
+        return next((c.order for c in reversed(self.cmds) if predicate(c)), -1)
+
+    def last_removal(self, predicate: Callable[[str], bool]) -> int:
+        """`last_order` of an `rm` with a target that satisfies `predicate`."""
+        return self.last_order(lambda c: any(predicate(t) for t in _rm_targets(c)))
 
 
 def _shell_heredoc(content: str) -> bool:
@@ -534,8 +616,8 @@ def _shell_heredoc(content: str) -> bool:
     return program in SHELLS
 
 
-def _build_run(ins: Instruction, lines: Sequence[str]) -> Run:
-    reader = _Reader()
+def _build_run(ins: Instruction, lines: Sequence[str], budget: _ShellBudget | None = None) -> Run:
+    reader = _Reader(ins.start_line, budget)
     parts: list[str] = []
     if ins.json:
         argv = list(ins.args)
@@ -564,6 +646,12 @@ def _build_run(ins: Instruction, lines: Sequence[str]) -> Run:
     return Run(ins, tuple(located), _mounts(ins), "\n".join(parts))
 
 
+_LOCATE_BUDGET_CHARS = 4 * 1024 * 1024
+"""Characters `_locate_all` may search for one RUN. A command whose words are not written
+literally (`ap\\t-get`) sends the search to the end of the RUN, so thousands of them would cost
+commands x lines; past the budget a command gets the line of the one before it."""
+
+
 def _locate_all(cmds: Sequence[Cmd], lines: Sequence[str], start: int, end: int) -> list[Cmd]:
     """Gives each command the physical line it is written on: the parser joins continuation
     lines, so the line is found by searching forward for the program's name."""
@@ -571,22 +659,28 @@ def _locate_all(cmds: Sequence[Cmd], lines: Sequence[str], start: int, end: int)
         return [_with_line(c, start) for c in cmds]
     out = []
     cursor = start
+    budget = _LOCATE_BUDGET_CHARS
     for cmd in cmds:
         line = cursor
-        if cmd.words:
+        if cmd.words and budget > 0:
             token = cmd.words[0]
             second = cmd.words[1] if len(cmd.words) > 1 else None
-            first_hit = None
+            first_hit = found = None
             for number in range(cursor, end + 1):
                 text = lines[number - 1] if number - 1 < len(lines) else ""
+                budget -= len(text) + 64
                 if token in text:
                     if first_hit is None:
                         first_hit = number
                     if second is None or second in text:
-                        line = number
+                        found = number
                         break
-            else:
-                line = first_hit if first_hit is not None else cursor
+                if budget <= 0:
+                    break
+            if found is not None:
+                line = found
+            elif first_hit is not None:
+                line = first_hit
         cursor = line
         out.append(_with_line(cmd, line))
     return out
@@ -596,27 +690,109 @@ def _with_line(cmd: Cmd, line: int) -> Cmd:
     return Cmd(cmd.words, cmd.name, cmd.assigns, cmd.pipeline, cmd.sudo, cmd.order, line)
 
 
+_EXPANDED = frozenset(
+    {"ADD", "COPY", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ARG"}
+)
+"""Instructions whose arguments BuildKit expands with the ARG and ENV values in force (FROM is
+expanded by the parser). Every instruction's flags are too."""
+
+
+class _StageEnv:
+    """The ARG and ENV values of one stage, recorded in one pass over it: for each name the
+    positions (index in the stage) of its assignments and the values. A stage inherits the ENV
+    values its parent stage ends with (its ARGs are its own); those are looked up along the
+    chain of parents when asked for, never copied into every child."""
+
+    def __init__(self, parent: _StageEnv | None) -> None:
+        self.parent = parent
+        self.history: dict[str, tuple[list[int], list[str]]] = {}
+        self.final_env: dict[str, str] = {}  # this stage's own ENV values at its end
+        self.positions: dict[int, int] = {}  # id(instruction) -> index in the stage
+
+    def record(self, name: str, position: int, value: str, is_env: bool) -> None:
+        places, values = self.history.setdefault(name, ([], []))
+        places.append(position)
+        values.append(value)
+        if is_env:
+            self.final_env[name] = value
+
+    def inherited(self, name: str) -> str | None:
+        node = self.parent
+        while node is not None:
+            if name in node.final_env:
+                return node.final_env[name]
+            node = node.parent
+        return None
+
+
+class _EnvView(Mapping[str, str]):
+    """The values in force just before the instruction at `position` of a stage."""
+
+    def __init__(self, stage: _StageEnv, position: float) -> None:
+        self.stage = stage
+        self.position = position
+
+    def __getitem__(self, name: str) -> str:
+        found = self.stage.history.get(name)
+        if found is not None:
+            at = bisect.bisect_left(found[0], self.position) - 1
+            if at >= 0:
+                return found[1][at]
+        value = self.stage.inherited(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def _names(self) -> set[str]:
+        names = {n for n, (places, _) in self.stage.history.items() if places[0] < self.position}
+        node = self.stage.parent
+        while node is not None:
+            names.update(node.final_env)
+            node = node.parent
+        return names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names()))
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 class _Facts:
-    """Derived once per Dockerfile and shared by every check."""
+    """Derived once per Dockerfile and shared by every check. Everything BuildKit will expand
+    (ARG and ENV values, COPY sources, LABELs, flags, ...) is expanded here once, up front and
+    within the bounds of `sandbox.dockerfile.expand`, so a chain of ENVs that doubles at every
+    step is refused whether or not a check asks for its value, and before it is built."""
 
     def __init__(self, text: str, parsed: ParsedDockerfile) -> None:
         self.parsed = parsed
         self.lines = text.removeprefix("\ufeff").split("\n")
+        self.budget = ExpansionBudget()
         self.by_stage: dict[int, list[Instruction]] = {s.index: [] for s in parsed.stages}
         for ins in parsed.instructions:
             if ins.stage is not None:
                 self.by_stage[ins.stage].append(ins)
-        self.runs = [_build_run(ins, self.lines) for ins in parsed.instructions if ins.keyword == "RUN"]
+        self.stage_envs: dict[int, _StageEnv] = {}
+        for stage in parsed.stages:
+            self.stage_envs[stage.index] = self._stage_env(stage)
+        shell = _ShellBudget()
+        self.runs = [
+            _build_run(ins, self.lines, shell) for ins in parsed.instructions if ins.keyword == "RUN"
+        ]
         self.final = parsed.stages[-1]
         self.final_chain = self.chain(self.final)
+
+    def parent(self, stage: Stage) -> Stage | None:
+        """The earlier stage `stage` is FROM, if it is FROM a stage."""
+        if not stage.is_stage_ref:
+            return None
+        parent = self.parsed.stage_named(stage.base_resolved)
+        return parent if parent is not None and parent.index < stage.index else None
 
     def chain(self, stage: Stage) -> list[Stage]:
         """The stage, then the stage it is FROM, and so on back to one FROM an image."""
         out = [stage]
-        while out[-1].is_stage_ref:
-            parent = self.parsed.stage_named(out[-1].base_resolved)
-            if parent is None or parent.index >= out[-1].index:
-                break
+        while (parent := self.parent(out[-1])) is not None:
             out.append(parent)
         return out
 
@@ -627,27 +803,44 @@ class _Facts:
             out.extend(self.by_stage[st.index])
         return out
 
-    def env_at(self, ins: Instruction) -> dict[str, str]:
+    def expand(self, word: str, values: Mapping[str, str], ins: Instruction, what: str) -> str:
+        """`word` expanded as BuildKit will, within the bounds, for `ins` (named `what`)."""
+        return expand(word, values, self.parsed.escape, line=ins.start_line, what=what, budget=self.budget)[0]
+
+    def _stage_env(self, stage: Stage) -> _StageEnv:
+        parent = self.parent(stage)
+        env = _StageEnv(self.stage_envs[parent.index] if parent is not None else None)
+        scope = _EnvView(env, math.inf)
+        defaults = self.parsed.args_before_from
+        for position, ins in enumerate(self.by_stage[stage.index]):
+            env.positions[id(ins)] = position
+            what = f"this {ins.keyword}"
+            for flag in ins.flags:
+                self.expand(flag, scope, ins, what)
+            if ins.keyword == "ENV":
+                for name, value in zip(ins.args[::2], ins.args[1::2], strict=False):
+                    env.record(name, position, self.expand(value, scope, ins, f"ENV {name}"), True)
+            elif ins.keyword == "ARG":
+                for token in ins.args:
+                    name, eq, value = token.partition("=")
+                    if eq:
+                        env.record(name, position, self.expand(value, scope, ins, f"ARG {name}"), False)
+                    elif defaults.get(name) is not None:
+                        env.record(name, position, defaults[name] or "", False)
+            elif ins.keyword in _EXPANDED:
+                for arg in ins.args:
+                    self.expand(arg, scope, ins, what)
+                if ins.keyword in ("COPY", "ADD"):
+                    for heredoc in ins.heredocs:
+                        self.expand(heredoc.content, scope, ins, what)
+        return env
+
+    def env_at(self, ins: Instruction) -> Mapping[str, str]:
         """ENV (inherited through FROM <stage>) and this stage's ARG values in force at `ins`."""
         if ins.stage is None:
             return {}
-        stage = self.parsed.stages[ins.stage]
-        env: dict[str, str] = {}
-        for st in reversed(self.chain(stage)):
-            for other in self.by_stage[st.index]:
-                if other is ins:
-                    return env
-                if other.keyword == "ENV":
-                    for name, value in zip(other.args[::2], other.args[1::2], strict=False):
-                        env[name] = expand(value, env, self.parsed.escape)[0]
-                elif other.keyword == "ARG" and st.index == ins.stage:
-                    for token in other.args:
-                        name, eq, value = token.partition("=")
-                        if eq:
-                            env[name] = expand(value, env, self.parsed.escape)[0]
-                        elif self.parsed.args_before_from.get(name) is not None:
-                            env[name] = self.parsed.args_before_from[name] or ""
-        return env
+        env = self.stage_envs[ins.stage]
+        return _EnvView(env, env.positions.get(id(ins), math.inf))
 
 
 # --------------------------------------------------------------------------- result helpers
@@ -733,8 +926,13 @@ def _j(word: str, particle: str) -> str:
     return word + (particle if batchim else _JOSA[particle])
 
 
+def _clip(text: str, size: int = 60) -> str:
+    """Student text quoted in feedback, cut short: thousands of findings may quote it."""
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 def _code(words: Sequence[str], limit: int = 4) -> str:
-    shown = " ".join(words[:limit])
+    shown = " ".join(_clip(w) for w in words[:limit])
     return f"`{shown}{' …' if len(words) > limit else ''}`"
 
 
@@ -1100,7 +1298,7 @@ def final_user(inp: StaticInput) -> CheckResult:
         )
     last = users[-1]
     raw = " ".join(last.args)
-    user = expand(raw, facts.env_at(last), inp.parsed.escape)[0].strip()
+    user = facts.expand(raw, facts.env_at(last), last, "this USER").strip()
     if not _user_is_root(user):
         return _result(
             cid,
@@ -1134,7 +1332,9 @@ def final_user(inp: StaticInput) -> CheckResult:
 _APT = frozenset({"apt-get", "apt"})
 _APT_ARG_OPTS = frozenset({"-o", "-c", "-t", "--option", "--config-file", "--target-release"})
 _APT_INSTALLS = frozenset({"install", "reinstall", "build-dep", "upgrade", "dist-upgrade", "full-upgrade"})
-_RECOMMENDS_OFF = re.compile(r"APT::Install-Recommends\s*\"?\s*[:=]?\s*\"?(0|false)", re.IGNORECASE)
+_RECOMMENDS_OFF = re.compile(r"APT::Install-Recommends\s*+\"?+\s*+[:=]?+\s*+\"?+(0|false)", re.IGNORECASE)
+"""Possessive, so a run of blanks is not split every way between the `\\s*` (cubic time); the
+blanks, the quote and `:=` are disjoint, so it matches what the plain pattern did."""
 
 
 def _rm_targets(cmd: Cmd) -> list[str]:
@@ -1144,7 +1344,7 @@ def _rm_targets(cmd: Cmd) -> list[str]:
 
 
 def _removes(run: Run, after: Cmd, predicate: Callable[[str], bool]) -> bool:
-    return any(predicate(t) for c in run.later(after) for t in _rm_targets(c))
+    return run.last_removal(predicate) > after.order
 
 
 def _apt_lists_path(path: str) -> bool:
@@ -1351,13 +1551,15 @@ def pip_cache(inp: StaticInput) -> CheckResult:
         env = inp.facts.env_at(run.ins)
         cache_dir = env.get("PIP_CACHE_DIR")
         mounted = any(_pip_cache_target(t, cache_dir) for t in run.cache_targets)
+        purge_at = max(
+            run.last_order(lambda o: _pip_sub(o) == "cache" and "purge" in o.words),
+            run.last_removal(lambda t: ".cache/pip" in t or t.rstrip("/") in ("/root/.cache", "~/.cache")),
+        )
         for c in pips:
             total += 1
             inline = dict(c.assigns)
             no_cache = (env.get("PIP_NO_CACHE_DIR") or inline.get("PIP_NO_CACHE_DIR") or "") != ""
-            purged = any(_pip_sub(o) == "cache" and "purge" in o.words for o in run.later(c)) or _removes(
-                run, c, lambda t: ".cache/pip" in t or t.rstrip("/") in ("/root/.cache", "~/.cache")
-            )
+            purged = purge_at > c.order
             if c.has_flag("--no-cache-dir") or no_cache or mounted or purged:
                 met += 1
             else:
@@ -1531,6 +1733,10 @@ def apk_cache(inp: StaticInput) -> CheckResult:
     met = total = 0
     for run in inp.facts.runs:
         mounted = run.cache_mount_covers(lambda t: t in ("/var/cache/apk", "/etc/apk/cache"))
+        cleaned_at = max(
+            run.last_removal(lambda t: t.startswith("/var/cache/apk")),
+            run.last_order(lambda o: o.name == "apk" and "cache" in o.words and "clean" in o.words),
+        )
         for c in run.cmds:
             if (
                 c.name != "apk"
@@ -1538,9 +1744,7 @@ def apk_cache(inp: StaticInput) -> CheckResult:
             ):
                 continue
             total += 1
-            cleaned = _removes(run, c, lambda t: t.startswith("/var/cache/apk")) or any(
-                o.name == "apk" and "cache" in o.words and "clean" in o.words for o in run.later(c)
-            )
+            cleaned = cleaned_at > c.order
             if c.has_flag("--no-cache") or mounted or cleaned:
                 met += 1
             else:
@@ -1567,6 +1771,17 @@ _YUM_FAMILY = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
 _YUM_INSTALLS = frozenset({"install", "groupinstall", "localinstall", "reinstall", "update", "upgrade"})
 _ZYPPER_INSTALLS = frozenset({"install", "in", "update", "up", "dist-upgrade", "dup", "patch"})
 _YUM_ARG_OPTS = frozenset({"-c", "--config", "-x", "--exclude", "--setopt", "--installroot", "--releasever"})
+_YUM_CACHE = re.compile(r"/var/cache/(yum|dnf|libdnf5|zypp)")
+
+
+def _yum_cleans(zypper: bool, cmd: Cmd) -> bool:
+    """`zypper clean` (with `zypper`), or `yum`/`dnf`/... `clean all`."""
+    family = frozenset({"zypper"}) if zypper else _YUM_FAMILY
+    return (
+        cmd.name in family
+        and _subcommand(cmd, _YUM_ARG_OPTS)[0] in ("clean", "cc")
+        and (zypper or "all" in cmd.words)
+    )
 
 
 @static_criterion(
@@ -1601,22 +1816,20 @@ def yum_clean(inp: StaticInput) -> CheckResult:
     findings: list[Finding] = []
     met = total = 0
     for run in inp.facts.runs:
+        cleaned_at: dict[bool, int] = {}  # zypper or not -> last clean (rm of the cache included)
         for c in run.cmds:
             sub = _subcommand(c, _YUM_ARG_OPTS)[0]
             zypper = c.name == "zypper"
             if not ((c.name in _YUM_FAMILY and sub in _YUM_INSTALLS) or (zypper and sub in _ZYPPER_INSTALLS)):
                 continue
             total += 1
-            family = frozenset({"zypper"}) if zypper else _YUM_FAMILY
-            cleaned = any(
-                o.name in family
-                and _subcommand(o, _YUM_ARG_OPTS)[0] in ("clean", "cc")
-                and (zypper or "all" in o.words)
-                for o in run.later(c)
-            ) or _removes(run, c, lambda t: re.match(r"/var/cache/(yum|dnf|libdnf5|zypp)", t) is not None)
-            mounted = run.cache_mount_covers(
-                lambda t: re.match(r"/var/cache/(yum|dnf|libdnf5|zypp)", t) is not None
-            )
+            if zypper not in cleaned_at:
+                cleaned_at[zypper] = max(
+                    run.last_order(functools.partial(_yum_cleans, zypper)),
+                    run.last_removal(lambda t: _YUM_CACHE.match(t) is not None),
+                )
+            cleaned = cleaned_at[zypper] > c.order
+            mounted = run.cache_mount_covers(lambda t: _YUM_CACHE.match(t) is not None)
             if cleaned or mounted:
                 met += 1
             else:
@@ -1680,11 +1893,14 @@ _NOT_SECRET_LAST = frozenset(
 )
 _PUBLIC_KEY_PREFIX = frozenset({"PUBLIC", "PUB", "GPG", "PGP", "SORT", "CACHE", "PARTITION"})
 _KEY_VALUE_RE = re.compile(
-    r"(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
+    r"(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30}|github_pat_[A-Za-z0-9_]{30}|glpat-[A-Za-z0-9_-]{20}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10}|sk-[A-Za-z0-9_-]{20}|AIza[0-9A-Za-z_-]{35}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY"
-    r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."
+    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}+\.eyJ[A-Za-z0-9_-]{10,}+\."
 )
+"""Searched, never matched whole: `{30}` finds what `{30,}` did without running to the end of
+every `github_pat_` in a long value, and a JWT is tried only where a run of its characters
+starts (`eyJeyJeyJ...` would otherwise be re-read from every `eyJ`: quadratic)."""
 _TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -1815,10 +2031,26 @@ _TLS_ENV_OFF: dict[str, Callable[[str], bool]] = {
     "PIP_TRUSTED_HOST": lambda v: v.strip() != "",
     "CURL_INSECURE": lambda v: v.strip().lower() not in ("", "0", "false", "no"),
 }
-_GIT_SSL_OFF = re.compile(r"http\.(?:[^ =]*\.)?sslverify\s*=?\s*(false|0|no|off)$", re.IGNORECASE)
+_GIT_SSL_TAIL = re.compile(r"sslverify\s*+=?+\s*+(?:false|0|no|off)$", re.IGNORECASE)
 _APT_VERIFY_OFF = re.compile(
-    r"Acquire::https?::(?:[^=:]*::)?Verify-(Peer|Host)\s*[= ]\s*\"?false", re.IGNORECASE
+    r"Acquire::https?::(?:[^=:]*+::)?Verify-(Peer|Host)(?:\s*+=\s*+|[^\S ]*+ \s*+)\"?false", re.IGNORECASE
 )
+"""`\\s*[= ]\\s*` written so that a run of blanks has one reading (possessive), not one per split."""
+
+
+def _git_ssl_off(word: str) -> bool:
+    """What `http\\.(?:[^ =]*\\.)?sslverify\\s*=?\\s*(false|0|no|off)$` says (`http.sslVerify=false`,
+    `http.https://host/.sslverify false`), found from the end in linear time: that pattern
+    backtracks over every dot after every `http.` in the word."""
+    tail = _GIT_SSL_TAIL.search(word)
+    if tail is None:
+        return False
+    head = word[: tail.start()].lower()
+    if head.endswith("http."):
+        return True
+    at = head.rfind("http.")
+    between = head[at + 5 :]
+    return at >= 0 and between.endswith(".") and " " not in between and "=" not in between
 
 
 def _curl_insecure(cmd: Cmd) -> bool:
@@ -1875,7 +2107,7 @@ def _tls_problem(cmd: Cmd) -> tuple[str, str] | None:
             )
     if cmd.name == "git":
         for i, word in enumerate(words):
-            if _GIT_SSL_OFF.search(word) or (
+            if _git_ssl_off(word) or (
                 word.lower().endswith("sslverify")
                 and i + 1 < len(words)
                 and words[i + 1].lower() in ("false", "0")
@@ -2040,9 +2272,15 @@ _MANIFESTS = (
 _BROAD = frozenset({".", "./", "*", "./*", "/", "**"})
 
 
-@functools.lru_cache(maxsize=4096)
 def _is_manifest(source: str) -> bool:
     base = posixpath.basename(source.rstrip("/")) or source
+    # A longer name is no file's (NAME_MAX), and each one would be compiled and kept as a glob
+    # in fnmatch's cache for the life of the worker.
+    return len(base) <= 255 and _is_manifest_name(base)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_manifest_name(base: str) -> bool:
     return any(fnmatchcase(base, m) or fnmatchcase(m, base) for m in _MANIFESTS) and base not in ("*", "**")
 
 
@@ -2175,15 +2413,16 @@ def cache_order(inp: StaticInput) -> CheckResult:
                 offending += len(copies)
                 for copy, others, broad in copies:
                     broad_found = broad_found or broad
-                    what = " ".join(others)
+                    what = _clip(" ".join(others), 120)
+                    written = _clip(copy.original.splitlines()[0], 120)
                     findings.append(
                         Finding(
                             copy.start_line,
-                            f"`{copy.original.splitlines()[0]}` copies "
+                            f"`{written}` copies "
                             f"{'source' if broad else f'`{what}`'} before "
                             f"the dependency install on line {cmd.line}: any change to it reinstalls every "
                             "dependency",
-                            f"{_j(f'`{copy.original.splitlines()[0]}`', '이')} {cmd.line}번째 줄의 의존성 "
+                            f"{_j(f'`{written}`', '이')} {cmd.line}번째 줄의 의존성 "
                             "설치보다 먼저 "
                             f"{'소스를' if broad else _j(f'`{what}`', '을')} 복사합니다. 이 파일이 "
                             "바뀔 때마다 "
@@ -2541,19 +2780,191 @@ def _go_clean(path: str) -> str:
     return cleaned
 
 
+MAX_IGNORE_PATTERNS = 1_000
+"""Patterns in one .dockerignore (it is at most 16 KiB): every context path is tried against
+each of them and each of its parent directories."""
+MAX_IGNORE_PATTERN_CHARS = 1_024
+"""Characters in one .dockerignore pattern: the matcher's state has a bit per character."""
+_IGNORE_STEPS_CACHED = 4_096
+"""Transitions one pattern remembers (its lazily built DFA); past that the cache starts over."""
+
+
+class _IgnoreTooComplex(ValueError):
+    pass
+
+
+class _CharClass(NamedTuple):
+    """A `[...]` of a pattern: which single characters it accepts. `items` are its characters
+    as written (`\\x` for an escaped one), to write it as a Python class when needed."""
+
+    negated: bool
+    chars: frozenset[str]
+    ranges: tuple[tuple[str, str], ...]
+    items: tuple[str, ...]
+
+    def accepts(self, ch: str) -> bool:
+        inside = ch in self.chars or any(lo <= ch <= hi for lo, hi in self.ranges)
+        return inside != self.negated
+
+    def written(self) -> str:
+        body = "".join("-" if it == "-" else re.escape(it[-1]) for it in self.items)
+        return "[" + "^" * self.negated + body + "]"
+
+
+def _bracket(pattern: str, i: int) -> tuple[_CharClass, int] | None:
+    """The `[...]` starting just after `pattern[i - 1]`, read as moby hands it to Go's regexp:
+    `[^...]` negates, `a-z` is a range, `]` first is literal, `\\x` is x. Returns it and the
+    index after it.
+    None when it holds `*`, `?` or `[` (moby then writes regexp syntax into the class) or never
+    closes. Raises re.error for a range like `z-a`, which Go's regexp refuses too."""
+    n = len(pattern)
+    j = i
+    negated = j < n and pattern[j] == "^"
+    j += negated
+    items: list[str] = []
+    while j < n:
+        c = pattern[j]
+        if c == "]" and items:
+            break
+        if c in "*?[":
+            return None
+        if c == "\\":
+            if j + 1 >= n:
+                return None
+            items.append("\\" + pattern[j + 1])
+            j += 2
+        else:
+            items.append(c)
+            j += 1
+    else:
+        return None
+    chars: set[str] = set()
+    ranges: list[tuple[str, str]] = []
+    k = 0
+    while k < len(items):
+        lo = items[k][-1]
+        if k + 2 < len(items) and items[k + 1] == "-":
+            hi = items[k + 2][-1]
+            if hi < lo:
+                raise re.error(f"bad character range {lo}-{hi}")
+            ranges.append((lo, hi))
+            k += 3
+        else:
+            chars.add(lo)
+            k += 1
+    return _CharClass(negated, frozenset(chars), tuple(ranges), tuple(items)), j + 1
+
+
+class _Glob:
+    """A compiled pattern run as a bit-parallel NFA, one step per path character, its steps
+    cached as a lazily built DFA. The regular expression moby writes for `a*a*a*...b` makes a
+    backtracking engine (Python's) take exponential time; this takes time linear in the path
+    whatever the pattern. Go's regexp, which BuildKit uses, is linear too.
+
+    State i means "the atoms before i have matched". Atoms: a literal character, `?` (not
+    `/`), a class, `*` (loops on anything but `/`), `**/` in the middle (`(.*/)?`: may be
+    skipped, or loops on anything and then needs a `/`), and `**` at the end (loops on
+    anything)."""
+
+    def __init__(self, atoms: Sequence[tuple[str, str | _CharClass]]) -> None:
+        merged: list[tuple[str, str | _CharClass]] = []
+        for atom in atoms:
+            # `**/**/` is `**/` and `*` after `*` cannot occur: so no long chains of skips.
+            if merged and atom[0] == "dstar" and merged[-1][0] == "dstar":
+                continue
+            merged.append(atom)
+        self.literal: dict[str, int] = {}
+        self.not_slash = 0  # `?`
+        self.star = 0  # loops on anything but /
+        self.anything = 0  # loops on anything
+        self.skip1 = 0  # may move on without a character
+        self.skip3 = 0  # `(.*/)?` skipped whole, from its entry state
+        self.classes: list[tuple[int, _CharClass]] = []
+        state = 0
+        for kind, payload in merged:
+            bit = 1 << state
+            if isinstance(payload, _CharClass):
+                self.classes.append((bit, payload))
+            elif kind == "lit":
+                self.literal[payload] = self.literal.get(payload, 0) | bit
+            elif kind == "one":
+                self.not_slash |= bit
+            elif kind == "star":
+                self.star |= bit
+                self.skip1 |= bit
+            elif kind == "any":
+                self.anything |= bit
+                self.skip1 |= bit
+            else:  # dstar: an entry that skips it all or goes on to the loop, then a "/"
+                self.skip1 |= bit | (bit << 1)
+                self.skip3 |= bit
+                self.anything |= bit << 1
+                self.literal["/"] = self.literal.get("/", 0) | (bit << 2)
+                state += 2
+            state += 1
+        self.accept = 1 << state
+        self.start = self._close(1)
+        self.steps: dict[tuple[int, str], int] = {}
+
+    def _close(self, states: int) -> int:
+        while True:
+            more = states | ((states & self.skip1) << 1) | ((states & self.skip3) << 3)
+            if more == states:
+                return states
+            states = more
+
+    def _step(self, states: int, ch: str) -> int:
+        key = (states, ch)
+        known = self.steps.get(key)
+        if known is not None:
+            return known
+        one = self.literal.get(ch, 0)
+        loop = self.anything
+        if ch != "/":
+            one |= self.not_slash
+            loop |= self.star
+        for bit, cls in self.classes:
+            if cls.accepts(ch):
+                one |= bit
+        after = self._close(((states & one) << 1) | (states & loop))
+        if len(self.steps) >= _IGNORE_STEPS_CACHED:
+            self.steps.clear()
+        self.steps[key] = after
+        return after
+
+    def match(self, path: str, parents: bool = False) -> bool:
+        """Whether the whole of `path` matches or, with `parents`, any parent directory of it
+        (each prefix that ends before a `/`), all in one pass."""
+        states = self.start
+        for ch in path:
+            if parents and ch == "/" and states & self.accept:
+                return True
+            states = self._step(states, ch)
+            if not states:
+                return False
+        return bool(states & self.accept)
+
+
 class IgnorePattern:
     """One .dockerignore pattern compiled as moby/patternmatcher does (same match types, same
-    regular expression), so what it excludes is what the builder excludes."""
+    meaning as its regular expression), so what it excludes is what the builder excludes.
+
+    The regular expression is not run: patterns are matched by `_Glob` in linear time. Only a
+    bracket expression that holds `*`, `?` or `[` (which moby turns into regexp syntax inside
+    the class) falls back to the expression itself, and then only with at most two `*`, so
+    its backtracking stays polynomial."""
 
     def __init__(self, pattern: str, exclusion: bool) -> None:
         self.pattern = pattern
         self.exclusion = exclusion
-        self.kind, self.regex = self._compile(pattern)
+        self.kind, self.glob, self.regex = self._compile(pattern)
 
     @staticmethod
-    def _compile(pattern: str) -> tuple[str, re.Pattern[str] | None]:
-        reg = "^"
+    def _compile(pattern: str) -> tuple[str, _Glob | None, re.Pattern[str] | None]:
+        reg: list[str | _CharClass] = ["^"]
         kind = "exact"
+        atoms: list[tuple[str, str | _CharClass]] = []
+        odd = False  # a bracket only the regular expression can read
         i, n, step = 0, len(pattern), 0
         while i < n:
             ch = pattern[i]
@@ -2567,40 +2978,72 @@ class IgnorePattern:
                         if kind == "exact":
                             kind = "prefix"
                         else:
-                            reg += ".*"
+                            reg.append(".*")
+                            atoms.append(("any", ""))
                             kind = "regexp"
                     else:
-                        reg += "(.*/)?"
+                        reg.append("(.*/)?")
+                        atoms.append(("dstar", ""))
                         kind = "regexp"
                     if step == 0:
                         kind = "suffix"
                 else:
-                    reg += "[^/]*"
+                    reg.append("[^/]*")
+                    atoms.append(("star", ""))
                     kind = "regexp"
             elif ch == "?":
-                reg += "[^/]"
+                reg.append("[^/]")
+                atoms.append(("one", ""))
                 kind = "regexp"
             elif ch in ".+()|{}$":
-                reg += "\\" + ch
+                reg.append("\\" + ch)
+                atoms.append(("lit", ch))
             elif ch == "\\":
                 if i < n:
-                    reg += re.escape(pattern[i])
+                    reg.append(re.escape(pattern[i]))
+                    atoms.append(("lit", pattern[i]))
                     i += 1
                     kind = "regexp"
                 else:
-                    reg += "\\\\"
-            elif ch in "[]":
-                reg += ch
+                    reg.append("\\\\")
+                    atoms.append(("lit", "\\"))
+            elif ch == "[":
+                try:
+                    bracket = None if odd else _bracket(pattern, i)
+                except re.error:
+                    return "never", None, None
+                if bracket is None:
+                    odd = True
+                    reg.append(ch)
+                else:
+                    cls, i = bracket
+                    reg.append(cls)
+                    atoms.append(("class", cls))
+                kind = "regexp"
+            elif ch == "]":
+                reg.append(ch)
+                atoms.append(("lit", ch))
                 kind = "regexp"
             else:
-                reg += re.escape(ch)
+                reg.append(re.escape(ch))
+                atoms.append(("lit", ch))
             step += 1
         if kind != "regexp":
-            return kind, None
+            return kind, None, None
         try:
-            return kind, re.compile(reg + "$", re.DOTALL)
-        except re.error:
-            return "never", None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "possible set difference" and the like
+                if not odd:
+                    return kind, _Glob(atoms), None
+                if pattern.count("*") > 2:
+                    raise _IgnoreTooComplex(
+                        "this pattern puts `*`, `?` or `[` inside [ ] and has more than two `*`, which "
+                        "cannot be matched in reasonable time. Write the [ ] with plain characters only."
+                    )
+                written = "".join(part if isinstance(part, str) else part.written() for part in reg)
+                return kind, None, re.compile(written + "$", re.DOTALL)
+        except re.error:  # a class like [z-a]: moby's pattern does not compile either
+            return "never", None, None
 
     def match(self, path: str) -> bool:
         if self.kind == "exact":
@@ -2612,24 +3055,54 @@ class IgnorePattern:
             if path.endswith(suffix):
                 return True
             return suffix.startswith("/") and path == suffix[1:]
+        if self.glob is not None:
+            return self.glob.match(path)
         if self.kind == "regexp" and self.regex is not None:
             return self.regex.match(path) is not None
         return False
+
+    def match_or_parent(self, path: str, parents: Sequence[str]) -> bool:
+        """Whether `path` or one of its `parents` (every prefix of it that ends before a `/`)
+        matches."""
+        if self.glob is not None:
+            return self.glob.match(path, parents=True)
+        return self.match(path) or any(self.match(parent) for parent in parents)
+
+
+def _ignore_limit(number: int, reason: str) -> DockerfileLimitError:
+    return DockerfileLimitError(None, f".dockerignore line {number}: {reason}")
 
 
 class DockerIgnore:
     """A .dockerignore as BuildKit reads it: `#` lines are comments, whitespace is trimmed,
     patterns are cleaned with a leading `/` dropped, `!` re-includes, and the last matching
-    pattern wins. A path is excluded when it or any parent directory matches."""
+    pattern wins. A path is excluded when it or any parent directory matches.
+
+    More than MAX_IGNORE_PATTERNS patterns, or one longer than MAX_IGNORE_PATTERN_CHARS, is
+    refused with DockerfileLimitError (no Dockerfile line: the message names the
+    .dockerignore's)."""
 
     def __init__(self, text: str) -> None:
         self.patterns: list[IgnorePattern] = []
-        for raw in text.removeprefix("\ufeff").split("\n"):
+        for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
             if raw.startswith("#"):
                 continue
             line = raw.strip()
             if not line:
                 continue
+            if len(line) > MAX_IGNORE_PATTERN_CHARS:
+                raise _ignore_limit(
+                    number,
+                    f"this pattern is {len(line):,} characters long, more than the "
+                    f"{MAX_IGNORE_PATTERN_CHARS:,} a pattern may have. Name the files or folders to "
+                    "leave out, e.g. `**/node_modules`.",
+                )
+            if len(self.patterns) == MAX_IGNORE_PATTERNS:
+                raise _ignore_limit(
+                    number,
+                    f"the .dockerignore has more than {MAX_IGNORE_PATTERNS:,} patterns. List only what "
+                    "you mean to leave out of the build context, e.g. `.git` and `**/node_modules`.",
+                )
             exclusion = line.startswith("!")
             if exclusion:
                 line = line[1:].strip()
@@ -2638,22 +3111,30 @@ class DockerIgnore:
             line = _go_clean(line)
             if len(line) > 1 and line.startswith("/"):
                 line = line[1:]
-            self.patterns.append(IgnorePattern(line, exclusion))
+            try:
+                self.patterns.append(IgnorePattern(line, exclusion))
+            except _IgnoreTooComplex as exc:
+                raise _ignore_limit(number, str(exc)) from None
 
     def excludes(self, path: str) -> bool:
         path = _go_clean(_norm_context_path(path))
         parent = posixpath.dirname(path)
-        parents = parent.split("/") if parent else []
+        parts = parent.split("/") if parent else []
+        parents = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         matched = False
         for pattern in self.patterns:
             if pattern.exclusion != matched:
                 continue
-            hit = pattern.match(path)
-            if not hit and parents:
-                hit = any(pattern.match("/".join(parents[: i + 1])) for i in range(len(parents)))
-            if hit:
+            if pattern.match_or_parent(path, parents):
                 matched = not pattern.exclusion
         return matched
+
+
+@functools.lru_cache(maxsize=8)
+def _dockerignore_rules(text: str) -> DockerIgnore:
+    """One compiled .dockerignore per text: `run_static` compiles it first (so one over its
+    bounds is refused before any check runs) and the check reuses it."""
+    return DockerIgnore(text)
 
 
 _ENV_SAMPLES = (".env.example", ".env.sample", ".env.template", ".env.dist")
@@ -2750,7 +3231,7 @@ def dockerignore(inp: StaticInput) -> CheckResult:
                 + (f",{into_ko}." if into_ko else " 있습니다."),
             ),
         )
-    ignore = DockerIgnore(inp.dockerignore)
+    ignore = _dockerignore_rules(inp.dockerignore)
     missing = [label for label, paths in items.items() if not all(ignore.excludes(p) for p in paths)]
     covered = len(items) - len(missing)
     if not missing:

@@ -756,3 +756,20 @@ def test_shell_reader_splits_operators_and_skips_nested_heredoc_bodies() -> None
         ("tee", "f"),
         ("ls",),
     ]
+
+
+# bounded reading (more in tests/sandbox/test_bounds.py)
+
+
+def test_env_inherited_from_a_parent_stage_keeps_the_value_the_parents_arg_gave_it() -> None:
+    text = (
+        "FROM python:3.11-slim AS base\nARG NO_CACHE=1\nENV PIP_NO_CACHE_DIR=${NO_CACHE:-}\n"
+        "FROM base\nRUN pip install flask\n"
+    )
+    assert check("opt.pip_cache", text).verdict == "pass"
+
+
+def test_a_clean_after_many_installs_counts_for_each_of_them() -> None:
+    installs = " && ".join(f"apk add pkg{i}" for i in range(300))
+    result = check("opt.apk_cache", f"FROM alpine:3.19\nRUN {installs} && rm -rf /var/cache/apk/*\n")
+    assert (result.verdict, result.value) == ("pass", "300/300 apk adds without cache")
