@@ -231,13 +231,14 @@ def build_cache_records() -> list[dict[str, Any]]:
 
 def build_cache_prune(ids: Sequence[str]) -> int:
     """Removes these build cache records (those not in use); returns the bytes reclaimed."""
-    if not ids:
-        return 0
-    try:
-        done = client().api.prune_builds(filters={"id": list(ids)})
-    except docker.errors.APIError as exc:
-        raise EngineError(f"pruning the build cache: {exc}") from exc
-    return int(done.get("SpaceReclaimed") or 0)
+    reclaimed = 0
+    for record in ids:  # the engine takes one value per filter
+        try:
+            done = client().api.prune_builds(filters={"id": [record]})
+        except docker.errors.APIError as exc:
+            raise EngineError(f"pruning the build cache: {exc}") from exc
+        reclaimed += int(done.get("SpaceReclaimed") or 0)
+    return reclaimed
 
 
 @dataclass(frozen=True)
