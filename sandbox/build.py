@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import cgroups, engine
+from sandbox import cgroups, engine, failures
 from sandbox.context import ContextError, build_context
 from sandbox.dockerfile import ParsedDockerfile
 from sandbox.limits import BuildLimits
@@ -30,22 +30,12 @@ Event = dict[str, Any]
 EventSink = Callable[[Event], None]
 
 _VERTEX_HEAD = re.compile(r"^#(\d+) (\S.*)$")
-_VERTEX_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<index>\d+)/(?P<total>\d+)\] (?P<name>.*)$")
+# BuildKit pads the index to the width of the total: "[ 7/11]", "[build  7/11]".
+_VERTEX_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) +)? *(?P<index>\d+)/(?P<total>\d+)\] (?P<name>.*)$")
 _VERTEX_LINE = re.compile(r"^#(\d+) (.*)$")
 _TIMED = re.compile(r"^(\d+\.\d+) (.*)$")
 _DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-# Output that means the engine, not the student, is at fault.
-_ENGINE_TROUBLE = (
-    "Cannot connect to the Docker daemon",
-    "error during connect",
-    "failed to dial gRPC",
-    "no space left on device",
-    "failed to resolve source metadata",
-    "pull access denied",
-    "failed to do request",
-)
 
 TAIL_LINES = 60
 
@@ -246,6 +236,7 @@ class _ProgressParser:
         self.emit(vertex.as_event())
 
     def _log(self, vertex: _Vertex, text: str) -> None:
+        text = failures.strip_ansi(text)  # colours and cursor codes would reach the page raw
         if self.log_truncated:
             # A long build (a PGO compile) keeps saying it is alive, in a line every 30 s at most.
             self.hidden_lines += 1
@@ -323,8 +314,11 @@ def build_image(
     since = time.time()
     result = _build_image(request, on_event, on_idle)
     if not result.ok and result.code != "context_too_large":
-        engine.image_remove(request.tag)  # a refused build may have made its image: it goes first
-        _forget(request, since, result)
+        try:
+            engine.image_remove(request.tag)  # a refused build may have made its image: it goes first
+            _forget(request, since, result)
+        except Exception:  # clean-up never changes the outcome; the engine's GC is behind it
+            log.warning("could not remove what a failed build left in the cache", exc_info=True)
     return result
 
 
@@ -339,7 +333,7 @@ def _forget(request: BuildRequest, since: float, result: BuildResult) -> int:
     commands = {_normalise(c) for c in request.run_commands if c}
     if not commands:
         return 0
-    keep_below = KEEP_AFTER_STEP_FAILURE if result.code == "build_error" else 0
+    keep_below = KEEP_AFTER_STEP_FAILURE if result.code in failures.STEP_CODES else 0
     ids = []
     for record in engine.build_cache_records():
         description = str(record.get("Description") or "")
@@ -420,7 +414,6 @@ def _build_image(
             output=list(last.tail) if last else [],
         )
 
-    trailer = "\n".join(parser.trailer)
     if proc.returncode != 0:
         failed = parser.failed_vertex()
         killed = failed is not None and "exit code: 137" in failed.error
@@ -439,29 +432,24 @@ def _build_image(
                 output=list(failed.tail) if failed else list(parser.trailer),
                 log_truncated=parser.log_truncated,
             )
-        for marker in _ENGINE_TROUBLE:
-            if marker in trailer or any(marker in v.error for v in parser.vertices.values()):
-                raise engine.EngineError(f"build engine failure ({marker}):\n{trailer[-4000:]}")
-        if failed is None:
-            message = _summarise_trailer(list(parser.trailer)) or "The build failed."
-            return BuildResult(
-                ok=False,
-                code="build_error",
-                message=message,
-                seconds=seconds,
-                output=list(parser.trailer),
-                log_truncated=parser.log_truncated,
+        found = failures.classify(
+            failures.BuildFailure(
+                step=_failed_step(failed),
+                trailer=tuple(parser.trailer),
+                network=request.network,
+                context_paths=tuple(request.context_files),
+                sources=request.sources,
             )
-        where = f"[{failed.stage} {failed.index}/{failed.total}] " if failed.stage else ""
+        )
         return BuildResult(
             ok=False,
-            code="build_error",
+            code=found.code,
+            message=found.message,
             seconds=seconds,
+            line=found.line,
+            step=found.step,
+            output=list(found.output),
             log_truncated=parser.log_truncated,
-            message=f"Step {where}{failed.name} failed: {failed.error}",
-            line=failed.line,
-            step=failed.name,
-            output=list(failed.tail),
         )
 
     attrs = engine.image_attrs(request.tag)
@@ -618,9 +606,15 @@ def _pump(
             proc.stdout.close()
 
 
-def _summarise_trailer(trailer: list[str]) -> str:
-    for line in reversed(trailer):
-        text = line.strip()
-        if text.startswith(("error:", "failed to solve", "ERROR")):
-            return text
-    return trailer[-1].strip() if trailer else ""
+def _failed_step(vertex: _Vertex | None) -> failures.FailedStep | None:
+    if vertex is None:
+        return None
+    where = f"[{vertex.stage} {vertex.index}/{vertex.total}] " if vertex.stage else ""
+    return failures.FailedStep(
+        name=vertex.name,
+        error=vertex.error,
+        line=vertex.line,
+        where=where,
+        internal=vertex.internal,
+        tail=tuple(vertex.tail),
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sandbox import engine
-from sandbox.build import BuildRequest, StepSource, build_image, step_sources
+from sandbox.build import BuildRequest, StepSource, _ProgressParser, build_image, step_sources
 from sandbox.context import ContextError, build_context, read_context_dir
 from sandbox.dockerfile import parse
 from sandbox.limits import BuildLimits
@@ -63,7 +63,7 @@ def test_steps_report_their_dockerfile_line_and_cache_state() -> None:
 def test_a_failing_run_reports_its_line_and_output() -> None:
     result, _ = run(f"FROM {BASE}\nRUN echo first\nRUN echo 'it broke here' >&2; false\n")
     assert not result.ok
-    assert result.code == "build_error"
+    assert result.code == "run_failed"
     assert result.line == 3
     assert "it broke here" in result.output
 
@@ -71,7 +71,7 @@ def test_a_failing_run_reports_its_line_and_output() -> None:
 @pytest.mark.docker
 def test_a_missing_copy_source_is_the_students_fault_with_a_line() -> None:
     result, _ = run(f"FROM {BASE}\nCOPY does-not-exist.txt /\n")
-    assert not result.ok and result.code == "build_error"
+    assert not result.ok and result.code == "copy_source_missing"
     assert result.line == 2
     assert "does-not-exist.txt" in result.message
 
@@ -157,3 +157,32 @@ def test_step_sources_number_vertex_instructions_per_stage() -> None:
         StepSource(1, "", 1, "FROM a", 5),
         StepSource(1, "", 2, "COPY x y", 6),
     )
+
+
+def test_log_lines_lose_terminal_escape_codes_before_they_are_emitted() -> None:
+    events: list[dict[str, Any]] = []
+    request = BuildRequest(dockerfile="", context_files={}, tag="t", labels={})
+    parser = _ProgressParser(request, events.append)
+    parser.feed("#5 [2/2] RUN make")
+    parser.feed("#5 0.210 \x1b[1;31merror:\x1b[0m \x1b]0;a title\x07build \x1b[2Kfailed\x1b(B")
+    assert [e["line"] for e in events if e["kind"] == "log"] == ["error: build failed"]
+
+
+@pytest.mark.docker
+def test_a_coloured_build_log_reaches_the_page_plain() -> None:
+    nonce = uuid.uuid4().hex[:8]
+    result, events = run(f"FROM {BASE}\nRUN printf '\\033[32m{nonce} ok\\033[0m\\n'\n")
+    assert result.ok, result.message
+    assert [e["line"] for e in events if e["kind"] == "log"] == [f"{nonce} ok"]
+
+
+@pytest.mark.docker
+def test_steps_of_a_long_dockerfile_keep_their_lines() -> None:
+    # BuildKit pads the step number when there are ten or more: "[ 5/11]".
+    nonce = uuid.uuid4().hex[:8]
+    runs = [f"RUN echo {nonce}-{i}" for i in range(1, 11)]
+    runs[3] = f"RUN echo {nonce}-broken; exit 4"
+    result, events = run(f"FROM {BASE}\n" + "\n".join(runs) + "\n")
+    assert (result.code, result.line) == ("run_failed", 5)
+    first = next(e for e in events if e["kind"] == "step" and e["name"] == f"RUN echo {nonce}-1")
+    assert (first["index"], first["total"], first["line"], first["internal"]) == (2, 11, 2, False)
