@@ -9,8 +9,10 @@ engine must still be configured safely; this is the first fence, not the only on
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -88,19 +90,10 @@ def check_dockerfile(
                 limit=str(max_bytes),
             )
         ]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return [
-            _v(
-                "not_utf8",
-                line,
-                f"line {line}: the Dockerfile is not valid UTF-8 text (byte {exc.start + 1}). "
-                "Save it as UTF-8 and remove any binary data.",
-                byte=str(exc.start + 1),
-            )
-        ]
+    refused = check_utf8(data)
+    if refused is not None:
+        return [refused]
+    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
 
     violations: list[Violation] = []
     frontend = frontend_directive(text)
@@ -133,6 +126,105 @@ def check_dockerfile(
         if ins.heredocs and not engine_supports_heredocs:
             violations.append(_heredoc(ins))
     return _ordered(violations)
+
+
+def check_utf8(data: bytes) -> Violation | None:
+    """The `not_utf8` refusal of `data`, or None when it is UTF-8 text. Never decodes with
+    replacement: a Dockerfile that is not UTF-8 is refused, not silently changed."""
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        data[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        return _v(
+            "not_utf8",
+            line,
+            f"line {line}: the Dockerfile is not valid UTF-8 text (byte {offset + 1} of {len(data):,}). "
+            "Save it as UTF-8 and remove any binary data.",
+            byte=str(offset + 1),
+            size=str(len(data)),
+        )
+    return None
+
+
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_CHMOD_BITS = ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
+
+
+def char_name(ch: str) -> str:
+    """`U+202E RIGHT-TO-LEFT OVERRIDE`: how a character a reader cannot see is named."""
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'UNNAMED CHARACTER')}"
+
+
+def notices(data: bytes, parsed: ParsedDockerfile, *, engine_keeps_setuid_chmod: bool) -> list[Violation]:
+    """What the student should know about a Dockerfile that is built anyway, ordered by line:
+    invisible direction controls (the text shown is not the text run), `--chmod` bits this
+    engine drops, and ONBUILD triggers left in the final image. `data` has passed
+    `check_dockerfile`."""
+    found: list[Violation] = []
+    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    for number, line in enumerate(text.split("\n"), start=1):
+        controls = list(dict.fromkeys(ch for ch in line if ch in BIDI_CONTROLS))
+        if controls:
+            names = ", ".join(char_name(ch) for ch in controls)
+            found.append(
+                _v(
+                    "bidi_control",
+                    number,
+                    f"line {number}: this line contains invisible characters that change the "
+                    f"direction text is shown in: {names}. What you see may not be what the engine "
+                    "runs (the Trojan Source trick). Delete them unless you put them there on purpose.",
+                    chars=names,
+                )
+            )
+    for ins in parsed.instructions:
+        for each in (ins, ins.inner):
+            if each is None or each.keyword not in ("COPY", "ADD") or engine_keeps_setuid_chmod:
+                continue
+            for mode in each.flag_values("chmod"):
+                found.extend(_chmod_notice(ins.start_line, each.keyword, mode))
+    final = len(parsed.stages) - 1
+    for ins in parsed.instructions:
+        if ins.keyword == "ONBUILD" and ins.stage == final and final >= 0:
+            trigger = ins.inner.keyword if ins.inner is not None else (ins.args[0] if ins.args else "")
+            found.append(
+                _v(
+                    "onbuild_in_final",
+                    ins.start_line,
+                    f"line {ins.start_line}: ONBUILD {trigger} in the final stage leaves a trigger in "
+                    "your image: it runs not in your build but in the build of whoever writes FROM "
+                    "your image. Remove it unless you are making a base image for others.",
+                    instruction=trigger,
+                )
+            )
+    return _ordered(found)
+
+
+def _chmod_notice(line: int, keyword: str, mode: str) -> list[Violation]:
+    if not re.fullmatch(r"[0-7]{3,4}", mode):
+        return []
+    value = int(mode, 8)
+    bits = [name for bit, name in _CHMOD_BITS if value & bit]
+    if not bits:
+        return []
+    result = f"{value & 0o777:04o}"
+    names = " and ".join(bits)
+    asked = f"the {names} bit" + ("s" if len(bits) > 1 else "")
+    return [
+        _v(
+            "chmod_bits_dropped",
+            line,
+            f"line {line}: {keyword} --chmod={mode} asks for {asked}, but this platform's "
+            "engine (Docker 20.10's BuildKit) drops the setuid, setgid and sticky bits of --chmod: "
+            f"the file will be {result}. If you really need it, set it with RUN chmod {mode} <path>; "
+            f"otherwise write --chmod={result}.",
+            instruction=keyword,
+            mode=mode,
+            bits=names,
+            result=result,
+        )
+    ]
 
 
 def _v(code: str, line: int | None, message: str, **params: str) -> Violation:
@@ -276,6 +368,20 @@ def _check_base(parsed: ParsedDockerfile, index: int, known: _Known) -> list[Vio
         )
     else:
         advice = f"Use one of: {available}"
+    lookalike = _lookalike_words(resolved, known)
+    if lookalike is not None:
+        words, params = lookalike
+        return [
+            *found,
+            _v(
+                "base_not_allowed",
+                stage.line,
+                f'line {stage.line}: base image "{shown}" is not available here. {words} {advice}',
+                base=resolved,
+                allowed=available,
+                **params,
+            ),
+        ]
     return [
         *found,
         _v(
@@ -286,6 +392,53 @@ def _check_base(parsed: ParsedDockerfile, index: int, known: _Known) -> list[Vio
             allowed=available,
         ),
     ]
+
+
+# Letters of other scripts (Cyrillic, Greek) and punctuation drawn like ASCII ones, by code point
+# (after Unicode's confusables.txt); fullwidth and other compatibility forms are folded by NFKC.
+# fmt: off
+_CONFUSABLE_POINTS = (
+    (0x0430, "a"), (0x0435, "e"), (0x043E, "o"), (0x0440, "p"), (0x0441, "c"), (0x0443, "y"), (0x0445, "x"),
+    (0x0456, "i"), (0x0458, "j"), (0x0455, "s"), (0x04BB, "h"), (0x0501, "d"), (0x051B, "q"), (0x051D, "w"),
+    (0x04CF, "l"), (0x0261, "g"), (0x03BF, "o"), (0x03B1, "a"), (0x03BD, "v"), (0x03B9, "i"), (0x03BA, "k"),
+    (0x03C4, "t"), (0x03C1, "p"), (0x03C5, "u"), (0x03B5, "e"), (0x0410, "A"), (0x0412, "B"), (0x0415, "E"),
+    (0x041A, "K"), (0x041C, "M"), (0x041D, "H"), (0x041E, "O"), (0x0420, "P"), (0x0421, "C"), (0x0422, "T"),
+    (0x0425, "X"), (0x2010, "-"), (0x2011, "-"), (0x2012, "-"), (0x2013, "-"), (0x2014, "-"), (0x2212, "-"),
+    (0x0589, ":"), (0x05C3, ":"), (0x2236, ":"), (0xA789, ":"), (0x2024, "."), (0x0131, "i"), (0x2113, "l"),
+)
+# fmt: on
+CONFUSABLES: dict[str, str] = {chr(point): twin for point, twin in _CONFUSABLE_POINTS}
+
+
+def _ascii_twin(ch: str) -> str | None:
+    twin = CONFUSABLES.get(ch) or unicodedata.normalize("NFKC", ch)
+    return twin if twin.isascii() and twin.isprintable() and len(twin) == 1 else None
+
+
+def _lookalike_words(ref: str, known: _Known) -> tuple[str, dict[str, str]] | None:
+    """How a base name with characters that are not ASCII differs from what it looks like:
+    each such character, its position and name, the ASCII letter it passes for, and the real
+    name when that is an available image. None for a plain ASCII name."""
+    odd = [(i, ch) for i, ch in enumerate(ref, start=1) if not ch.isascii()]
+    if not odd:
+        return None
+    parts = []
+    for position, ch in odd:
+        twin = _ascii_twin(ch)
+        parts.append(f'#{position} "{ch}" {char_name(ch)}' + (f' → "{twin}"' if twin else ""))
+    listing = "; ".join(parts)
+    real = "".join(_ascii_twin(ch) or ch for ch in ref)
+    if real.isascii() and known.image_ok(real):
+        return (
+            "It contains characters that only look like ASCII letters "
+            f'(#position "character" name → the letter it passes for): {listing}. '
+            f"The real name is {real}: type it in plain ASCII.",
+            {"variant": "lookalike", "lookalikes": listing, "real": real},
+        )
+    return (
+        f"Image names are plain ASCII, and it contains other characters: {listing}.",
+        {"variant": "non_ascii", "lookalikes": listing},
+    )
 
 
 def _platform_scope(parsed: ParsedDockerfile, host: str) -> dict[str, str]:
@@ -583,14 +736,18 @@ def _heredoc(ins: Instruction) -> Violation:
 
 
 __all__ = [
+    "BIDI_CONTROLS",
     "DEFAULT_MAX_BYTES",
     "LocalImage",
     "LocalImages",
     "Violation",
+    "char_name",
     "check_dockerfile",
+    "check_utf8",
     "mount_options",
     "normalize_image",
     "normalize_platform",
+    "notices",
     "resolve_image",
     "split_image",
 ]

@@ -1,6 +1,13 @@
+import uuid
+
 import pytest
 
-from sandbox.policy import LocalImage, Violation, check_dockerfile, normalize_image
+from labs.messages import korean
+from sandbox import engine
+from sandbox.build import BuildRequest, build_image, step_sources
+from sandbox.dockerfile import parse
+from sandbox.policy import LocalImage, Violation, check_dockerfile, check_utf8, normalize_image, notices
+from sandbox.run import run_command
 
 BASES = (
     "debian:bookworm-slim",
@@ -406,3 +413,207 @@ def test_onbuild_may_not_mount_or_copy_from() -> None:
 )
 def test_a_cache_mount_must_be_written_plainly(mount: str) -> None:
     only(check(f"FROM python:3.11-slim\nRUN --mount={mount} true\n"), "cache_mount_form")
+
+
+# Notices: built anyway, but the student should know.
+
+
+def notices_of(text: str, *, keeps_setuid: bool = False) -> list[Violation]:
+    return notices(text.encode(), parse(text), engine_keeps_setuid_chmod=keeps_setuid)
+
+
+def test_a_bidi_override_is_a_notice_naming_the_line_and_the_characters() -> None:
+    text = 'FROM python:3.11-slim\nRUN echo "safe \u202e;hs.lave\u2066"\n'
+    assert check(text) == []  # built anyway
+    assert notices_of(text) == [
+        Violation(
+            "bidi_control",
+            2,
+            "line 2: this line contains invisible characters that change the direction text is shown in: "
+            "U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LEFT-TO-RIGHT ISOLATE. What you see may not be what the "
+            "engine runs (the Trojan Source trick). Delete them unless you put them there on purpose.",
+            {"line": "2", "chars": "U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LEFT-TO-RIGHT ISOLATE"},
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u202a", "U+202A LEFT-TO-RIGHT EMBEDDING"),
+        ("\u202b", "U+202B RIGHT-TO-LEFT EMBEDDING"),
+        ("\u202c", "U+202C POP DIRECTIONAL FORMATTING"),
+        ("\u202d", "U+202D LEFT-TO-RIGHT OVERRIDE"),
+        ("\u2067", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+        ("\u2068", "U+2068 FIRST STRONG ISOLATE"),
+        ("\u2069", "U+2069 POP DIRECTIONAL ISOLATE"),
+        ("\u200e", "U+200E LEFT-TO-RIGHT MARK"),
+        ("\u200f", "U+200F RIGHT-TO-LEFT MARK"),
+        ("\u061c", "U+061C ARABIC LETTER MARK"),
+    ],
+)
+def test_every_direction_control_is_named(char: str, name: str) -> None:
+    found = notices_of(f"FROM python:3.11-slim\n# a comment{char}\n")
+    assert [(v.code, v.line, v.params["chars"]) for v in found] == [("bidi_control", 2, name)]
+
+
+def test_a_plain_dockerfile_has_no_notices() -> None:
+    assert notices_of("FROM python:3.11-slim\nCOPY --chmod=0755 app.py /app/\nRUN echo 'שלום'\n") == []
+
+
+def test_copy_chmod_setuid_is_a_notice_that_this_engine_drops_it() -> None:
+    found = notices_of("FROM python:3.11-slim\nCOPY --chmod=4755 tool /usr/local/bin/tool\n")
+    assert found == [
+        Violation(
+            "chmod_bits_dropped",
+            2,
+            "line 2: COPY --chmod=4755 asks for the setuid bit, but this platform's engine (Docker 20.10's "
+            "BuildKit) drops the setuid, setgid and sticky bits of --chmod: the file will be 0755. If you "
+            "really need it, set it with RUN chmod 4755 <path>; otherwise write --chmod=0755.",
+            {"line": "2", "instruction": "COPY", "mode": "4755", "bits": "setuid", "result": "0755"},
+        )
+    ]
+
+
+def test_add_chmod_setuid_and_setgid_names_both_bits() -> None:
+    (v,) = notices_of("FROM python:3.11-slim\nADD --chmod=6750 tool /tool\n")
+    assert v.message.startswith("line 2: ADD --chmod=6750 asks for the setuid and setgid bits, but")
+    assert v.params["result"] == "0750"
+
+
+def test_chmod_bits_are_no_notice_where_the_engine_keeps_them() -> None:
+    assert notices_of("FROM python:3.11-slim\nCOPY --chmod=2755 tool /tool\n", keeps_setuid=True) == []
+
+
+def test_onbuild_in_the_final_stage_is_a_notice() -> None:
+    text = "FROM python:3.11-slim AS base\nONBUILD RUN echo early\nFROM base\nONBUILD COPY . /app\n"
+    assert notices_of(text) == [
+        Violation(
+            "onbuild_in_final",
+            4,
+            "line 4: ONBUILD COPY in the final stage leaves a trigger in your image: it runs not in your "
+            "build but in the build of whoever writes FROM your image. Remove it unless you are making a "
+            "base image for others.",
+            {"line": "4", "instruction": "COPY"},
+        )
+    ]
+
+
+def test_notices_come_in_line_order() -> None:
+    text = "FROM python:3.11-slim\nONBUILD RUN x\nCOPY --chmod=4755 a /a\n# \u200f\n"
+    assert [(v.code, v.line) for v in notices_of(text)] == [
+        ("onbuild_in_final", 2),
+        ("chmod_bits_dropped", 3),
+        ("bidi_control", 4),
+    ]
+
+
+def test_notices_in_korean() -> None:
+    (bidi,) = notices_of("FROM python:3.11-slim\n#\u202e\n")
+    assert korean(bidi.code, bidi.message, bidi.params, bidi.line) == (
+        "2번째 줄: 이 줄에 글자가 표시되는 방향을 바꾸는 보이지 않는 문자가 있습니다: "
+        "U+202E RIGHT-TO-LEFT OVERRIDE. "
+        '화면에 보이는 것과 엔진이 실행하는 것이 다를 수 있습니다("Trojan Source" 기법). '
+        "일부러 넣은 것이 아니라면 "
+        "지우세요."
+    )
+    (chmod,) = notices_of("FROM python:3.11-slim\nCOPY --chmod=4755 a /a\n")
+    assert korean(chmod.code, chmod.message, chmod.params, chmod.line) == (
+        "2번째 줄: COPY --chmod=4755 옵션은 setuid 비트를 요청하지만, "
+        "이 플랫폼의 엔진(Docker 20.10의 BuildKit)은 "
+        "--chmod의 setuid, setgid, sticky 비트를 버립니다. 파일은 0755 권한으로 만들어집니다. 꼭 필요하다면 "
+        "RUN chmod 4755 <경로>로 설정하고, 아니라면 --chmod=0755처럼 쓰세요."
+    )
+    (onbuild,) = notices_of("FROM python:3.11-slim\nONBUILD RUN x\n")
+    assert korean(onbuild.code, onbuild.message, onbuild.params, onbuild.line).startswith(
+        "2번째 줄: 최종 스테이지의 ONBUILD RUN 명령은 이미지에 트리거를 남깁니다."
+    )
+
+
+@pytest.mark.docker
+def test_this_engine_really_drops_setuid_from_copy_chmod() -> None:
+    """What the chmod notice says, checked: `engine_keeps_setuid_chmod=False` is right here."""
+    tag = f"layerlab-test/chmod:{uuid.uuid4().hex[:10]}"
+    dockerfile = "FROM debian:bookworm-slim\nCOPY --chmod=4755 tool /tool\n"
+    request = BuildRequest(
+        dockerfile=dockerfile,
+        context_files={"tool": uuid.uuid4().hex},
+        tag=tag,
+        labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
+        sources=step_sources(parse(dockerfile)),
+    )
+    try:
+        result = build_image(request, lambda event: None)
+        assert result.ok, result.message
+        ran = run_command(tag, ["stat", "-c", "%a", "/tool"], entrypoint=[])
+        assert (ran.exit_code, ran.stdout.strip()) == (0, "755")
+    finally:
+        engine.image_remove(tag)
+
+
+# Look-alike characters in a refused base name.
+
+
+def test_a_cyrillic_letter_in_the_base_is_pointed_out_with_the_real_name() -> None:
+    v = only(check("FROM pyth\u043en:3.11-slim\n"), "base_not_allowed")
+    assert v.message == (
+        'line 1: base image "pyth\u043en:3.11-slim" is not available here. It contains characters that only '
+        'look like ASCII letters (#position "character" name → the letter it passes for): #5 "\u043e" U+043E '
+        'CYRILLIC SMALL LETTER O → "o". The real name is python:3.11-slim: type it in plain ASCII. Use one '
+        "of: debian:bookworm-slim, python:3.11-slim, node:18-bookworm-slim, golang:1.19-bookworm, scratch"
+    )
+    assert korean(v.code, v.message, v.params, v.line) == (
+        '1번째 줄: 베이스 이미지 "pyth\u043en:3.11-slim"는 여기서 쓸 수 없습니다. '
+        "ASCII 글자처럼 보이지만 다른 "
+        '글자가 들어 있습니다(#위치 "글자" 이름 → 닮은 ASCII 글자): '
+        '#5 "\u043e" U+043E CYRILLIC SMALL LETTER O '
+        '→ "o". 진짜 이름은 python:3.11-slim입니다. ASCII 글자로 다시 입력하세요. 다음 중 하나를 쓰세요: '
+        "debian:bookworm-slim, python:3.11-slim, node:18-bookworm-slim, golang:1.19-bookworm, scratch"
+    )
+
+
+def test_several_look_alikes_and_fullwidth_letters_are_each_named() -> None:
+    v = only(check("FROM \uff50yth\u043en:3.11-sl\u0456m\n"), "base_not_allowed")
+    assert v.params["lookalikes"] == (
+        '#1 "\uff50" U+FF50 FULLWIDTH LATIN SMALL LETTER P → "p"; '
+        '#5 "\u043e" U+043E CYRILLIC SMALL LETTER O → "o"; '
+        '#15 "\u0456" U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I → "i"'
+    )
+    assert v.params["real"] == "python:3.11-slim"
+
+
+def test_a_non_ascii_base_that_resembles_nothing_available_is_still_explained() -> None:
+    v = only(check("FROM pyth\u00f6n:3.11-slim\n"), "base_not_allowed")
+    assert v.message == (
+        'line 1: base image "pyth\u00f6n:3.11-slim" is not available here. Image names are plain ASCII, and '
+        'it contains other characters: #5 "\u00f6" U+00F6 LATIN SMALL LETTER O WITH DIAERESIS. Use one of: '
+        "debian:bookworm-slim, python:3.11-slim, node:18-bookworm-slim, golang:1.19-bookworm, scratch"
+    )
+
+
+# not_utf8 says the real size and where; nothing is decoded with replacement.
+
+
+def test_not_utf8_gives_the_line_the_byte_and_the_real_size() -> None:
+    data = b"FROM scratch\nLABEL a=b\nLABEL caf\xe9=1\n"
+    v = only(check(data), "not_utf8")
+    assert v.message == (
+        "line 3: the Dockerfile is not valid UTF-8 text (byte 33 of 36). Save it as UTF-8 and remove any "
+        "binary data."
+    )
+    assert v.params == {"line": "3", "byte": "33", "size": "36"}
+    assert korean(v.code, v.message, v.params, v.line) == (
+        "3번째 줄: Dockerfile이 올바른 UTF-8 텍스트가 아닙니다(36바이트 중 33번째 바이트). UTF-8로 저장하고 "
+        "바이너리 데이터를 지우세요."
+    )
+
+
+def test_not_utf8_counts_bytes_from_the_start_of_the_file_even_after_a_bom() -> None:
+    v = only(check(b"\xef\xbb\xbfFROM x\n\xff\n"), "not_utf8")
+    assert (v.line, v.params["byte"], v.params["size"]) == (2, "11", "12")
+
+
+def test_check_utf8_passes_utf8_and_refuses_the_rest() -> None:
+    assert check_utf8("FROM python:3.11-slim\nRUN echo é\n".encode()) is None
+    refused = check_utf8(b"FROM x\nRUN echo \xc3\n")
+    assert refused is not None and (refused.code, refused.line) == ("not_utf8", 2)
