@@ -1,4 +1,4 @@
-#!/usr/bin/python3 -I
+#!/usr/bin/python3 -IS
 """The `runc` dockerd's BuildKit finds first on its PATH (bin/host-setup installs this file as
 `$LAYERLAB_STATE_DIR/bin/runc`). It changes nothing for anything but a build step that carries a
 Layerlab build token in its environment (see sandbox/cgroups.py) and whose build has a cgroup:
