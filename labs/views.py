@@ -1,16 +1,24 @@
+import codecs
+from urllib.parse import unquote_to_bytes
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from courses.markdown import render as render_markdown
 from courses.templatetags.layerlab import localized
+from labs.messages import korean
 from labs.models import Exercise
 from labs.selectors import submission_get_for_user, submission_list_for_user
 from labs.services import submission_create
+from sandbox import policy
+from sandbox.limits import BuildLimits
+from sandbox.policy import Violation
 
 
 @login_required
@@ -21,17 +29,21 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
     dockerfile = submissions[0].dockerfile if submissions else exercise.starter_dockerfile
     dockerignore = submissions[0].dockerignore if submissions else ""
     if request.method == "POST":
-        dockerfile = request.POST.get("dockerfile", "")
         dockerignore = request.POST.get("dockerignore", "")
-        try:
-            submission = submission_create(
-                owner=request.user, exercise=exercise, dockerfile=dockerfile, dockerignore=dockerignore
-            )
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+        text, refused = _posted_dockerfile(request)
+        dockerfile = text
+        if refused is not None:
+            messages.error(request, _say(refused))
         else:
-            return redirect(f"{exercise_url(exercise)}?submission={submission.pk}#live")
+            try:
+                submission = submission_create(
+                    owner=request.user, exercise=exercise, dockerfile=dockerfile, dockerignore=dockerignore
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+            else:
+                return redirect(f"{exercise_url(exercise)}?submission={submission.pk}#live")
     current = None
     if request.GET.get("submission", "").isdigit():
         current = submission_get_for_user(request.user, int(request.GET["submission"]))
@@ -49,8 +61,90 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "build_minutes": max(1, round(exercise.build_timeout_seconds / 60)),
             "submissions": submissions,
             "current": current,
+            "graded_lines": dockerfile_rows(current.dockerfile) if current else [],
         },
     )
+
+
+def _posted_dockerfile(request: HttpRequest) -> tuple[str, Violation | None]:
+    """The submitted Dockerfile as text, or why it is refused: its bytes as they were sent
+    (an uploaded file, or the form field before Django decodes it) must be UTF-8. A decoder
+    that replaced a bad byte with U+FFFD would grade a different file from the one sent."""
+    upload = request.FILES.get("dockerfile")
+    if upload is not None:
+        cap = BuildLimits().dockerfile_cap_bytes
+        raw = upload.read(cap + 1)
+        if len(raw) > cap:
+            return "", _too_large(upload.size or len(raw), cap)
+        return _decoded(raw)
+    if request.content_type == "application/x-www-form-urlencoded":
+        raw_field = _form_field(request.body, b"dockerfile")
+        return _decoded(raw_field or b"")
+    # A multipart text field reaches us already decoded, every bad byte replaced by U+FFFD;
+    # what came before the first one was valid UTF-8 and re-encodes to the bytes that were sent.
+    text = request.POST.get("dockerfile", "")
+    bad = text.find("\ufffd")
+    if bad >= 0:
+        return _decoded(text[:bad].encode("utf-8") + b"\xff" + text[bad + 1 :].encode("utf-8"))
+    return text, None
+
+
+def _decoded(raw: bytes) -> tuple[str, Violation | None]:
+    refused = policy.check_utf8(raw)
+    if refused is not None:
+        # Shown back in the editor so the student sees where; never graded.
+        return raw.decode("utf-8", "replace"), refused
+    return raw.removeprefix(codecs.BOM_UTF8).decode("utf-8"), None
+
+
+def _form_field(body: bytes, name: bytes) -> bytes | None:
+    """The first value of `name` in an urlencoded body, as bytes, undecoded."""
+    for pair in body.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if unquote_to_bytes(key.replace(b"+", b" ")) == name:
+            return unquote_to_bytes(value.replace(b"+", b" "))
+    return None
+
+
+def _too_large(size: int, cap: int) -> Violation:
+    return Violation(
+        "too_large",
+        None,
+        f"the Dockerfile is {size:,} bytes, over the limit of {cap:,} bytes.",
+        {"size": str(size), "limit": str(cap)},
+    )
+
+
+def _say(refused: Violation) -> str:
+    if translation.get_language() == "ko":
+        return korean(refused.code, refused.message, refused.params, refused.line)
+    return refused.message[:1].upper() + refused.message[1:]
+
+
+def dockerfile_rows(text: str) -> list[list[dict[str, str]]]:
+    """The Dockerfile's lines as shown (split on newlines only, as the engine counts them, not
+    on the other breaks `str.splitlines` knows), each a list of parts: plain text, or a visible
+    marker for an invisible direction-control character."""
+    rows = []
+    for line in text.split("\n"):
+        parts: list[dict[str, str]] = []
+        plain = ""
+        for ch in line:
+            if ch in policy.BIDI_CONTROLS:
+                if plain:
+                    parts.append({"text": plain})
+                    plain = ""
+                parts.append(
+                    {"mark": f"\u27e8U+{ord(ch):04X}\u27e9", "name": policy.char_name(ch), "char": ch}
+                )
+            else:
+                plain += ch
+        if plain:
+            parts.append({"text": plain})
+        rows.append(parts)
+    if len(rows) > 1 and not rows[-1]:
+        rows.pop()  # the newline that ends the last line
+    return rows
 
 
 def _context_listing(exercise: Exercise) -> list[dict[str, object]]:
@@ -70,4 +164,8 @@ def exercise_url(exercise: Exercise) -> str:
 @login_required
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = submission_get_for_user(request.user, submission_id)
-    return render(request, "labs/submission.html", {"submission": submission})
+    return render(
+        request,
+        "labs/submission.html",
+        {"submission": submission, "graded_lines": dockerfile_rows(submission.dockerfile)},
+    )

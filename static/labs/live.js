@@ -2,6 +2,57 @@
 // itself and resumes from the last seq it saw, so nothing is lost or shown twice.
 (function () {
   "use strict";
+  // Invisible direction controls reorder how a line is drawn (Trojan Source): wherever
+  // Dockerfile text is shown, each is replaced by a visible marker such as ⟨U+202E⟩.
+  const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+  const BIDI_NAMES = {
+    0x202a: "LEFT-TO-RIGHT EMBEDDING", 0x202b: "RIGHT-TO-LEFT EMBEDDING", 0x202c: "POP DIRECTIONAL FORMATTING",
+    0x202d: "LEFT-TO-RIGHT OVERRIDE", 0x202e: "RIGHT-TO-LEFT OVERRIDE", 0x2066: "LEFT-TO-RIGHT ISOLATE",
+    0x2067: "RIGHT-TO-LEFT ISOLATE", 0x2068: "FIRST STRONG ISOLATE", 0x2069: "POP DIRECTIONAL ISOLATE",
+    0x200e: "LEFT-TO-RIGHT MARK", 0x200f: "RIGHT-TO-LEFT MARK", 0x061c: "ARABIC LETTER MARK",
+  };
+  // Terminal escape codes (colours, titles, cursor moves): the server strips them; so does this.
+  const ANSI = /\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -\/]+[0-~]|\x1b[0-~]|\x9b[0-?]*[ -\/]*[@-~]|[\x1b\x9b]/g;
+  const code = (ch) => "U+" + ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+  const markText = (text) => (text || "").replace(ANSI, "").replace(BIDI, (ch) => `\u27e8${code(ch)}\u27e9`);
+
+  // Text with each direction control as a marker span that keeps the character it stands for.
+  function visible(text) {
+    const out = document.createDocumentFragment();
+    let last = 0;
+    const clean = (text || "").replace(ANSI, "");
+    for (const m of clean.matchAll(BIDI)) {
+      if (m.index > last) out.append(document.createTextNode(clean.slice(last, m.index)));
+      const mark = document.createElement("span");
+      mark.className = "bidi-mark";
+      mark.dataset.char = m[0];
+      mark.title = `${code(m[0])} ${BIDI_NAMES[m[0].codePointAt(0)]}`;
+      mark.textContent = `\u27e8${code(m[0])}\u27e9`;
+      out.append(mark);
+      last = m.index + m[0].length;
+    }
+    if (last < clean.length) out.append(document.createTextNode(clean.slice(last)));
+    return out;
+  }
+
+  function watchEditor() {
+    const editor = document.getElementById("dockerfile");
+    const warning = document.querySelector('[data-role="bidi-warning"]');
+    if (!editor || !warning) return;
+    const check = () => {
+      const found = [];
+      editor.value.split("\n").forEach((line, i) => {
+        const chars = [...new Set(line.match(BIDI) || [])];
+        if (chars.length) found.push(`${warning.dataset.line} ${i + 1}: ${chars.map((c) => `${code(c)} ${BIDI_NAMES[c.codePointAt(0)]}`).join(", ")}`);
+      });
+      warning.hidden = !found.length;
+      warning.textContent = found.length ? `${warning.dataset.text} ${found.join("; ")}` : "";
+    };
+    editor.addEventListener("input", check);
+    check();
+  }
+  watchEditor();
+
   const panel = document.getElementById("live");
   if (!panel) return;
   const $ = (role) => panel.querySelector(`[data-role="${role}"]`);
@@ -25,13 +76,38 @@
     return node;
   }
 
+  function shown(tag, cls, text) {
+    const node = el(tag, cls);
+    node.append(visible(text));
+    return node;
+  }
+
   function humanSize(bytes) {
     if (bytes === null || bytes === undefined) return "";
     const mb = bytes / 1e6;
     return mb >= 1 ? `${mb.toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
   }
 
+  const say = (o) => (lang === "ko" && o.message_ko) || o.message;
+
+  // Warnings that do not stop the build (invisible characters, dropped --chmod bits, ONBUILD).
+  function onNotices(notices) {
+    const box = $("notices");
+    if (!box || !notices || !notices.length) return;
+    box.hidden = false;
+    const list = box.querySelector("ul");
+    list.replaceChildren();
+    for (const n of notices) {
+      const item = el("li", "notice");
+      item.dataset.code = n.code;
+      if (n.line) item.append(lineButton(n.line), " ");
+      item.append(visible(say(n)));
+      list.append(item);
+    }
+  }
+
   function onStatus(p) {
+    onNotices(p.notices);
     const badge = $("status");
     badge.className = `status status-${p.status}`;
     badge.dataset.status = p.status;
@@ -64,10 +140,9 @@
         box.append(el("p", "failure-line"));
         box.lastChild.append(link);
       }
-      const say = (o) => (lang === "ko" && o.message_ko) || o.message;
-      if (p.violations && p.violations.length) for (const v of p.violations) box.append(el("p", "violation", say(v)));
-      else if (p.message) box.append(el("p", "violation", say(p)));
-      if (p.output && p.output.length) box.append(el("pre", "failure-output", p.output.join("\n")));
+      if (p.violations && p.violations.length) for (const v of p.violations) box.append(shown("p", "violation", say(v)));
+      else if (p.message) box.append(shown("p", "violation", say(p)));
+      if (p.output && p.output.length) box.append(el("pre", "failure-output", markText(p.output.join("\n"))));
       if (p.line) {
         const row = document.getElementById(`L${p.line}`);
         if (row) row.classList.add("flagged");
@@ -101,13 +176,13 @@
     const line = p.line ? ` (${t("Line", "line")} ${p.line})` : "";
     const state = p.state === "cached" ? t("Cached", "cached")
       : p.state === "done" ? `${t("StateDone", "done")} ${p.seconds ?? ""}s` : t("State" + cap(p.state), p.state);
-    row.replaceChildren(el("span", "step-name", `${where}${p.name}${line}`), el("span", `step-state state-${p.state}`, state));
+    row.replaceChildren(shown("span", "step-name", `${where}${p.name}${line}`), el("span", `step-state state-${p.state}`, state));
   }
 
   function onLog(p) {
     const log = $("log");
     const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
-    const text = p.lines.map((l) => l.line).join("\n") + "\n";
+    const text = p.lines.map((l) => markText(l.line)).join("\n") + "\n";
     log.append(document.createTextNode(text));
     if (atBottom) log.scrollTop = log.scrollHeight;
   }
@@ -115,8 +190,14 @@
   const lang = (document.documentElement.lang || "ko").startsWith("ko") ? "ko" : "en";
   const checks = new Map();
 
+  // The graded text as it was, markers turned back into the characters they stand for.
+  function rawText(node) {
+    return [...node.childNodes].map((n) => (n.nodeType === Node.TEXT_NODE ? n.textContent
+      : n.classList && n.classList.contains("bidi-mark") ? n.dataset.char : rawText(n))).join("");
+  }
+
   function gradedText() {
-    return [...panel.querySelectorAll('[data-role="dockerfile"] li')].map((li) => li.textContent).join("\n");
+    return [...panel.querySelectorAll('[data-role="dockerfile"] li')].map(rawText).join("\n");
   }
 
   function lineButton(line) {
