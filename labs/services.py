@@ -437,7 +437,10 @@ def _grade(submission: Submission) -> None:
 
 
 def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:
-    cgroups_removed = cgroups.reap(settings.LAYERLAB_CGROUP, older_than_seconds)
+    # A build's cgroup is reaped only once no build could still be using it, whatever the age
+    # asked for containers and images: killing a live build's processes would fail it.
+    longest = settings.LAYERLAB_TASK_TIME_LIMIT + 120
+    cgroups_removed = cgroups.reap(settings.LAYERLAB_CGROUP, max(older_than_seconds, longest))
     try:
         removed = engine.remove_labelled(engine.LABEL_SUBMISSION, older_than_seconds=older_than_seconds)
     except engine.EngineError:
