@@ -80,8 +80,10 @@ def _posted_dockerfile(request: HttpRequest) -> tuple[str, Violation | None]:
     if request.content_type == "application/x-www-form-urlencoded":
         raw_field = _form_field(request.body, b"dockerfile")
         return _decoded(raw_field or b"")
-    # A multipart text field reaches us already decoded, every bad byte replaced by U+FFFD;
-    # what came before the first one was valid UTF-8 and re-encodes to the bytes that were sent.
+    # A multipart text field reaches us already decoded, bad bytes replaced by U+FFFD. What came
+    # before the first one was valid UTF-8 and re-encodes to the bytes sent, so its line and byte
+    # are exact; the size is not (the bytes each U+FFFD stands for are gone), nor can a U+FFFD
+    # that was really in the file be told apart: it is refused too.
     text = request.POST.get("dockerfile", "")
     bad = text.find("\ufffd")
     if bad >= 0:
@@ -98,12 +100,14 @@ def _decoded(raw: bytes) -> tuple[str, Violation | None]:
 
 
 def _form_field(body: bytes, name: bytes) -> bytes | None:
-    """The first value of `name` in an urlencoded body, as bytes, undecoded."""
+    """The value of `name` in an urlencoded body, as bytes, undecoded; the last one if it is
+    there twice, as `request.POST.get` picks."""
+    found = None
     for pair in body.split(b"&"):
         key, _, value = pair.partition(b"=")
         if unquote_to_bytes(key.replace(b"+", b" ")) == name:
-            return unquote_to_bytes(value.replace(b"+", b" "))
-    return None
+            found = unquote_to_bytes(value.replace(b"+", b" "))
+    return found
 
 
 def _too_large(size: int, cap: int) -> Violation:
