@@ -17,6 +17,7 @@ from labs.grading.criteria import CheckResult, all_criteria
 from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
 from labs.grading.rubric import Rubric, Score, default_rubric, score
 from labs.grading.static import run_static
+from labs.messages import korean
 from sandbox import catalogue, engine, layers, policy
 from sandbox import run as sandbox_run
 from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
@@ -190,6 +191,20 @@ def grade(
     except RewriteError as exc:
         outcome.failure = Failure(exc.code, exc.message, exc.line)
         return outcome
+    found = policy.notices(
+        dockerfile.encode("utf-8"), parsed, engine_keeps_setuid_chmod=engine.keeps_setuid_chmod()
+    )
+    if found:
+        notes = [
+            {
+                "code": n.code,
+                "line": n.line,
+                "message": n.message,
+                "message_ko": korean(n.code, n.message, n.params, n.line),
+            }
+            for n in found
+        ]
+        sink.status("building", "Building your image.", "building", notices=notes)
 
     rubric = effective_rubric(spec)
     wanted = {i.id for i in rubric.items}

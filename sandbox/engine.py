@@ -382,6 +382,12 @@ def server_version() -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
+def keeps_setuid_chmod() -> bool:
+    """Docker 20.10's BuildKit turns `COPY --chmod=4755` into 0755 (checked on that engine);
+    newer engines are taken to keep the bits."""
+    return server_version() >= (23, 0)
+
+
 def supports_heredocs() -> bool:
     """Heredocs are built into the Dockerfile frontend from Docker Engine 23; with `# syntax=`
     refused, an older engine cannot build them at all."""

@@ -93,9 +93,11 @@ def test_build_error_ends_failed_with_the_failing_steps_output(stack, student, e
     submission = wait_finished(submit(student, exercise, dockerfile).pk)
 
     assert submission.status == Submission.Status.FAILED
-    assert submission.failure_code == "build_error"
+    assert submission.failure_code == "run_failed"
     assert submission.failure_line == 3
-    assert "exit code: 3" in submission.failure_message
+    assert submission.failure_message.startswith(
+        "line 3: the command `echo boom-output-here && exit 3` exited with status 3"
+    )
     final = submission.events.filter(kind="status").last().payload
     assert "boom-output-here" in "\n".join(final["output"])
 
