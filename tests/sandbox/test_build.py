@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from sandbox import engine
-from sandbox.build import BuildRequest, StepSource, _ProgressParser, build_image, step_sources
+from sandbox.build import BuildRequest, StepSource, _ProgressParser, step_sources
 from sandbox.context import ContextError, build_context, read_context_dir
 from sandbox.dockerfile import parse
 from sandbox.limits import BuildLimits
+from tests.sandbox.builds import build
 
 BASE = "debian:bookworm-slim"
 
@@ -20,20 +20,7 @@ BASE = "debian:bookworm-slim"
 def run(
     dockerfile: str, files: dict[str, str] | None = None, **limits: Any
 ) -> tuple[Any, list[dict[str, Any]]]:
-    events: list[dict[str, Any]] = []
-    tag = f"layerlab-test/build:{uuid.uuid4().hex[:10]}"
-    request = BuildRequest(
-        dockerfile=dockerfile,
-        context_files=files or {},
-        tag=tag,
-        labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
-        limits=BuildLimits(**limits),
-        sources=step_sources(parse(dockerfile)),
-    )
-    try:
-        return build_image(request, events.append), events
-    finally:
-        engine.image_remove(tag)
+    return build(dockerfile, files, **limits)
 
 
 @pytest.mark.docker

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from sandbox import cgroups, engine
-from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
-from sandbox.dockerfile import parse
-from sandbox.limits import BuildLimits, MiB
+from sandbox.build import BuildResult
+from sandbox.limits import MiB
+from tests.sandbox import builds
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -24,21 +24,8 @@ PARENT = "layerlab"
 
 
 def build(dockerfile: str, **limits: Any) -> tuple[BuildResult, str]:
-    events: list[dict[str, Any]] = []
-    tag = f"layerlab-test/contain:{uuid.uuid4().hex[:10]}"
-    request = BuildRequest(
-        dockerfile=dockerfile,
-        context_files={},
-        tag=tag,
-        labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
-        limits=BuildLimits(**limits),
-        sources=step_sources(parse(dockerfile)),
-    )
-    try:
-        result = build_image(request, events.append)
-    finally:
-        engine.image_remove(tag)
-    return result, "\n".join(e["line"] for e in events if e["kind"] == "log")
+    result, events = builds.build(dockerfile, **limits)
+    return result, builds.logs(events)
 
 
 def build_groups() -> set[str]:

@@ -14,10 +14,10 @@ import pytest
 
 from labs.messages import KO_BUILD, korean
 from sandbox import engine, failures
-from sandbox.build import BuildRequest, build_image, step_sources
+from sandbox.build import step_sources
 from sandbox.dockerfile import parse
 from sandbox.failures import BuildFailure, FailedStep, classify, parse_message
-from sandbox.limits import BuildLimits
+from tests.sandbox import builds
 
 BASE = "debian:bookworm-slim"
 
@@ -563,20 +563,7 @@ def test_a_failed_command_in_korean() -> None:
 
 
 def build(dockerfile: str, files: dict[str, str] | None = None, network: str = "none") -> Any:
-    tag = f"layerlab-test/failures:{uuid.uuid4().hex[:10]}"
-    request = BuildRequest(
-        dockerfile=dockerfile,
-        context_files=files or {},
-        tag=tag,
-        labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
-        limits=BuildLimits(),
-        network=network,
-        sources=step_sources(parse(dockerfile)),
-    )
-    try:
-        return build_image(request, lambda event: None)
-    finally:
-        engine.image_remove(tag)
+    return builds.build(dockerfile, files, network=network)[0]
 
 
 @pytest.mark.docker

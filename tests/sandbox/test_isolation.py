@@ -7,15 +7,15 @@ import subprocess
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from sandbox import catalogue, engine
-from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
+from sandbox.build import BuildRequest, BuildResult, build_image
 from sandbox.dockerfile import parse
 from sandbox.policy import check_dockerfile
 from sandbox.rewrite import cache_id, cache_namespace, rewrite_for_engine
+from tests.sandbox import builds
 
 pytestmark = pytest.mark.docker
 
@@ -30,20 +30,8 @@ def build(dockerfile: str, owner: str) -> tuple[BuildResult, str]:
     assert check_dockerfile(dockerfile.encode(), allowed_bases=[BASE], local_images=images) == []
     parsed = parse(dockerfile)
     built = rewrite_for_engine(dockerfile, parsed, images=images, namespace=cache_namespace(KEY, owner))
-    events: list[dict[str, Any]] = []
-    tag = f"layerlab-test/isolation:{uuid.uuid4().hex[:10]}"
-    request = BuildRequest(
-        dockerfile=built,
-        context_files={},
-        tag=tag,
-        labels={engine.LABEL_SUBMISSION: f"test-{tag[-10:]}"},
-        sources=step_sources(parsed),
-    )
-    try:
-        result = build_image(request, events.append)
-    finally:
-        engine.image_remove(tag)
-    return result, "\n".join(e["line"] for e in events if e["kind"] == "log")
+    result, events = builds.build(built, written=dockerfile)
+    return result, builds.logs(events)
 
 
 def test_a_comment_in_the_flags_cannot_reach_another_students_cache_even_at_the_same_time() -> None:
