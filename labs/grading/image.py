@@ -757,7 +757,7 @@ def speed(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
     full, zero = float(options["full_at_ratio"]), float(options["zero_at_ratio"])
     credit = _linear(result.ratio, full, zero)
     runs = len(result.baseline_seconds)
-    mine, theirs = min(result.image_seconds), min(result.baseline_seconds)
+    mine, theirs = result.image_typical, result.baseline_typical
     return CheckResult(
         "run.speed",
         _verdict(credit),
@@ -765,10 +765,10 @@ def speed(ev: ImageEvidence, options: Mapping[str, Any]) -> CheckResult:
         fraction=credit,
         detail=Text(
             f"Your interpreter took {result.ratio:.2f}x the time of a plain source build of the same "
-            f"version (fastest of {runs} alternating runs each, {mine:.3f} s vs {theirs:.3f} s); full credit at "
+            f"version (the lower quartile of {runs} alternating runs each, {mine:.3f} s vs {theirs:.3f} s); full credit at "
             f"{full:.2f}x or faster, none from {zero:.2f}x.",
             f"같은 버전을 일반 옵션으로 빌드한 인터프리터 대비 {result.ratio:.2f}배의 시간이 걸렸습니다"
-            f"(번갈아 {runs}회씩 실행한 가장 빠른 기록, {mine:.3f}초 대 {theirs:.3f}초). {full:.2f}배 이하면 만점, "
+            f"(번갈아 {runs}회씩 실행한 기록의 하위 사분위수, {mine:.3f}초 대 {theirs:.3f}초). {full:.2f}배 이하면 만점, "
             f"{zero:.2f}배 이상이면 0점입니다.",
         ),
     )

@@ -116,7 +116,7 @@ def test_an_image_without_the_interpreter_is_told_so(nonce: str) -> None:
     assert "could not start" in check["detail"]["en"] or "exited" in check["detail"]["en"]
 
 
-def test_runs_alternate_and_the_ratio_is_of_the_fastest_runs() -> None:
+def test_runs_alternate_and_the_ratio_is_of_the_lower_quartiles() -> None:
     nonce = uuid.uuid4().hex[:10]
     tags = []
     try:
@@ -151,3 +151,24 @@ def test_a_slow_spell_on_a_shared_machine_does_not_flip_the_verdict(monkeypatch:
     monkeypatch.setattr(speed, "run_command", fake_run)
     result = speed.compare_speed("image", "baseline", ["python3", "-c", "..."], pairs=10)
     assert result.ratio == pytest.approx(0.85)
+
+
+def test_a_fast_outlier_on_a_shared_machine_does_not_flip_the_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Timings as check_course measured them on another host of this kind: the PGO build is
+    0.87x the plain one, but one baseline run in ten came out 30 % fast (by the fastest runs alone
+    the solution scored 0.98x and lost the criterion)."""
+    from sandbox import speed
+    from sandbox.run import RunResult
+
+    image_times = iter([0.33, 0.32, 0.33, 0.34, 0.32, 0.33, 0.33, 0.35, 0.32, 0.33])
+    baseline_times = iter([0.37, 0.38, 0.26, 0.37, 0.38, 0.37, 0.39, 0.37, 0.38, 0.37])
+
+    def fake_run(ref: str, argv: list[str], **_: Any) -> RunResult:
+        seconds = next(image_times if ref == "image" else baseline_times)
+        return RunResult(0, f"{seconds}\n", "", False, False, False, seconds + 1.0)
+
+    monkeypatch.setattr(speed, "run_command", fake_run)
+    result = speed.compare_speed("image", "baseline", ["python3", "-c", "..."], pairs=10)
+    assert result.ratio == pytest.approx(0.32 / 0.37)
