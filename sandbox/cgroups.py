@@ -239,43 +239,55 @@ def _enable_v2_controllers(parent: str, group: BuildCgroup) -> None:
 
 
 def _kill_all(path: Path) -> None:
-    for procs in path.rglob("cgroup.procs"):
-        with contextlib.suppress(OSError):
-            for pid in procs.read_text().split():
+    # os.walk, not Path.rglob: step cgroups vanish while we look, and walk ignores that.
+    for top, _dirs_here, files in os.walk(path):
+        if "cgroup.procs" not in files:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            for pid in Path(top, "cgroup.procs").read_text().split():
                 with contextlib.suppress(OSError):
                     os.kill(int(pid), 9)
 
 
+def _rmdir_children(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        for child in sorted((Path(e.path) for e in os.scandir(path) if e.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):
+                child.rmdir()
+
+
 def remove(group: BuildCgroup, wait_seconds: float = 10.0) -> bool:
     """Removes the build's cgroup (killing anything still in it once the engine had time to end
-    it) and its step records. True when nothing was left behind."""
-    deadline = time.monotonic() + wait_seconds
-    clean = True
-    for path in reversed(group.made):
-        while True:
-            for child in sorted((p for p in path.glob("*") if p.is_dir()), reverse=True):
-                with contextlib.suppress(OSError):
-                    child.rmdir()
-            try:
-                path.rmdir()
+    it) and its step records, whatever happens on the way. True when nothing was left behind."""
+    try:
+        deadline = time.monotonic() + wait_seconds
+        return all([_remove_dir(path, deadline) for path in reversed(group.made)])
+    finally:
+        shutil.rmtree(group.steps_dir, ignore_errors=True)
+
+
+def _remove_dir(path: Path, deadline: float) -> bool:
+    while True:
+        _rmdir_children(path)
+        try:
+            path.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
                 break
-            except FileNotFoundError:
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    _kill_all(path)
-                    time.sleep(0.2)
-                    with contextlib.suppress(OSError):
-                        for child in path.glob("*"):
-                            if child.is_dir():
-                                child.rmdir()
-                        path.rmdir()
-                        break
-                    clean = False
-                    break
-                time.sleep(0.1)
-    shutil.rmtree(group.steps_dir, ignore_errors=True)
-    return clean
+            time.sleep(0.1)
+    _kill_all(path)
+    time.sleep(0.2)
+    _rmdir_children(path)
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def reap(parent: str, older_than_seconds: float) -> int:
@@ -287,8 +299,22 @@ def reap(parent: str, older_than_seconds: float) -> int:
     for base in _dirs(parent, ""):
         for path in base.glob("b-*"):
             token = path.name[2:]
-            if not TOKEN_RE.match(token) or now - path.stat().st_mtime < older_than_seconds:
+            if not TOKEN_RE.match(token) or _age(path, now) < older_than_seconds:
                 continue
             group = BuildCgroup(token, parent, 0, 0, RUN_DIR / token, made=[path])
             removed += int(remove(group, wait_seconds=1.0))
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(RUN_DIR):
+            path = Path(entry.path)
+            orphan = not any(d.exists() for d in _dirs(parent, f"b-{entry.name}"))
+            if TOKEN_RE.match(entry.name) and orphan and _age(path, now) >= older_than_seconds:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
     return removed
+
+
+def _age(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -105,3 +105,26 @@ def test_a_fast_writer_between_two_measures_is_caught_at_the_end() -> None:
     assert result.ok is False
     assert _records_of(nonce) == []
     assert _free_bytes() > before - 50 * MiB
+
+
+def test_the_sweep_removes_step_records_a_dead_build_left_without_its_cgroup(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(cgroups, "RUN_DIR", tmp_path)
+    old, fresh = tmp_path / cgroups.new_token(), tmp_path / cgroups.new_token()
+    for path in (old, fresh):
+        path.mkdir()
+        (path / "step").write_text("/var/lib/docker/overlay2/x/diff")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert cgroups.reap(PARENT, older_than_seconds=600) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name]
+
+
+def test_a_build_cgroup_that_cannot_be_removed_still_loses_its_step_records(tmp_path) -> None:
+    stuck = tmp_path / "cgroup"  # a directory rmdir refuses, as the kernel refuses a busy cgroup
+    stuck.mkdir()
+    (stuck / "busy").write_text("")
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    (steps / "step").write_text("/var/lib/docker/overlay2/x/diff")
+    group = cgroups.BuildCgroup(cgroups.new_token(), PARENT, 0, 0, steps, made=[stuck])
+    assert cgroups.remove(group, wait_seconds=0.0) is False
+    assert not steps.exists()
