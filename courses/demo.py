@@ -145,6 +145,7 @@ def demo_load() -> dict[str, str]:
         },
     )
     Exercise.objects.update_or_create(
+        course=session.course,
         slug="demo-python-app",
         defaults={
             "session": session,

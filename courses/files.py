@@ -400,12 +400,9 @@ def course_import(data: CourseData) -> list[str]:
         _save(session, "session", s.slug, values, out)
         for ex_position, ex_slug in enumerate(s.exercises):
             e = data.exercises[ex_slug]
-            exercise = Exercise.objects.select_related("session").filter(slug=ex_slug).first()
-            if exercise is not None and exercise.session.course_id != course.pk:
-                raise CourseFileError(
-                    f"exercises/{ex_slug}/exercise.yaml", None, "this exercise slug belongs to another course"
-                )
-            exercise = exercise or Exercise(slug=ex_slug)
+            exercise = Exercise.objects.filter(course=course, slug=ex_slug).first() or Exercise(
+                course=course, slug=ex_slug
+            )
             values = {
                 "session_id": session.pk,
                 "position": ex_position,

@@ -4,6 +4,6 @@ from labs import views
 
 app_name = "labs"
 urlpatterns = [
-    path("exercises/<slug:slug>/", views.exercise_detail, name="exercise"),
+    path("<slug:course_slug>/exercises/<slug:slug>/", views.exercise_detail, name="exercise"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
 ]

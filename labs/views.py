@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
@@ -23,8 +22,10 @@ from sandbox.policy import Violation
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    exercise = get_object_or_404(Exercise.objects.select_related("session__course"), slug=slug)
+def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpResponse:
+    exercise = get_object_or_404(
+        Exercise.objects.select_related("session__course"), course__slug=course_slug, slug=slug
+    )
     submissions = submission_list_for_user(request.user, exercise)[:20]
     dockerfile = submissions[0].dockerfile if submissions else exercise.starter_dockerfile
     dockerignore = submissions[0].dockerignore if submissions else ""
@@ -162,7 +163,7 @@ def _context_listing(exercise: Exercise) -> list[dict[str, object]]:
 
 
 def exercise_url(exercise: Exercise) -> str:
-    return reverse("labs:exercise", kwargs={"slug": exercise.slug})
+    return exercise.get_absolute_url()
 
 
 @login_required

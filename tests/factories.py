@@ -40,6 +40,7 @@ class ExerciseFactory(factory.django.DjangoModelFactory):
         model = Exercise
 
     session = factory.SubFactory(SessionFactory)
+    course = factory.SelfAttribute("session.course")
     slug = factory.Sequence(lambda n: f"exercise-{n}")
     title = "Containerise a Python app"
     starter_dockerfile = "FROM python:3.11-slim\nCOPY . /app\nCMD python /app/app.py\n"

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from courses.models import Session
+from labs.models import Exercise
 from tests.browser import login
 from tests.factories import UserFactory
 
@@ -66,7 +67,7 @@ def test_every_seed_exercise_opens_with_instructions_starter_and_context(stack, 
     UserFactory(username=f"u-{slug}"[:30])
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="ko-KR")
     login(page, stack.base_url, f"u-{slug}"[:30])
-    page.goto(f"{stack.base_url}/labs/exercises/{slug}/")
+    page.goto(stack.base_url + Exercise.objects.get(course=seed.course, slug=slug).get_absolute_url())
     expect(page.locator("section.instructions")).to_be_visible()
     starter = page.locator("#dockerfile").input_value()
     assert starter.strip().splitlines()[-1], "the starter Dockerfile is in the editor"

@@ -87,7 +87,7 @@ def test_a_direction_override_shows_as_a_marker_and_its_notice_points_at_the_lin
     expect(page.locator('#live [data-role="log"]')).to_have_text("coloured output\n")
 
     # The editor starts with the last submission, and says what it holds that cannot be seen.
-    page.goto(f"{stack.base_url}/labs/exercises/{submission.exercise.slug}/")
+    page.goto(stack.base_url + submission.exercise.get_absolute_url())
     warning = page.locator('[data-role="bidi-warning"]')
     expect(warning).to_have_text(
         "보이지 않는 방향 제어 문자가 있습니다. 화면에 보이는 것과 실행되는 것이 다를 수 있습니다 — "

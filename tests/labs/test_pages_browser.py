@@ -27,7 +27,7 @@ def open_exercise(browser, stack, username: str, **page_options):  # type: ignor
     exercise = ExerciseFactory()
     page = browser.new_page(**page_options)
     login(page, stack.base_url, username)
-    page.goto(f"{stack.base_url}/labs/exercises/{exercise.slug}/")
+    page.goto(stack.base_url + exercise.get_absolute_url())
     return page, exercise
 
 

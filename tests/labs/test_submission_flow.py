@@ -44,7 +44,7 @@ CMD ["python", "app.py"]
 def submit(user, exercise, dockerfile: str) -> Submission:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(user)
-    url = reverse("labs:exercise", kwargs={"slug": exercise.slug})
+    url = exercise.get_absolute_url()
     response = client.post(url, {"dockerfile": dockerfile})
     assert response.status_code == 302, response.content.decode()[:2000]
     return Submission.objects.filter(owner=user, exercise=exercise).latest("id")

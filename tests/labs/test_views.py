@@ -21,7 +21,7 @@ def test_pages_speak_korean_or_english_as_the_browser_asks():
 
 def test_the_exercise_page_needs_a_login():
     exercise = ExerciseFactory()
-    response = Client().get(reverse("labs:exercise", kwargs={"slug": exercise.slug}))
+    response = Client().get(exercise.get_absolute_url())
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
@@ -29,7 +29,7 @@ def test_the_exercise_page_starts_with_the_starter_dockerfile():
     exercise = ExerciseFactory()
     client = Client()
     client.force_login(UserFactory())
-    page = client.get(reverse("labs:exercise", kwargs={"slug": exercise.slug})).content.decode()
+    page = client.get(exercise.get_absolute_url()).content.decode()
     assert "FROM python:3.11-slim" in page
     assert "python:3.11-slim</code>" in page  # the allowed bases are listed
 
@@ -38,9 +38,7 @@ def test_an_empty_dockerfile_is_refused_with_a_message_and_nothing_is_stored():
     exercise = ExerciseFactory()
     client = Client()
     client.force_login(UserFactory())
-    response = client.post(
-        reverse("labs:exercise", kwargs={"slug": exercise.slug}), {"dockerfile": "  \n"}, follow=True
-    )
+    response = client.post(exercise.get_absolute_url(), {"dockerfile": "  \n"}, follow=True)
     assert "The Dockerfile is empty." in response.content.decode()
     assert not Submission.objects.exists()
 
@@ -52,7 +50,7 @@ def test_instructions_follow_the_page_language_with_korean_as_the_fallback():
     client.force_login(UserFactory())
 
     def page(ex, lang):
-        url = reverse("labs:exercise", kwargs={"slug": ex.slug})
+        url = ex.get_absolute_url()
         return client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content.decode()
 
     assert "한국어 설명" in page(exercise, "ko") and "English instructions" not in page(exercise, "ko")
@@ -69,7 +67,7 @@ def test_the_exercise_page_shows_the_context_files_network_and_time_limit():
     )
     client = Client()
     client.force_login(UserFactory())
-    url = reverse("labs:exercise", kwargs={"slug": exercise.slug})
+    url = exercise.get_absolute_url()
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Build context: 3 files" in page
     assert "flask==3.0.0" in page and "<code>Python-3.11.2.tar.gz</code>" in page
@@ -97,7 +95,7 @@ def post_exercise(body: bytes, content_type: str, lang: str = "en"):  # type: ig
     exercise = ExerciseFactory()
     client = Client()
     client.force_login(UserFactory())
-    url = reverse("labs:exercise", kwargs={"slug": exercise.slug})
+    url = exercise.get_absolute_url()
     return client.post(url, data=body, content_type=content_type, HTTP_ACCEPT_LANGUAGE=lang, follow=True)
 
 
@@ -120,7 +118,7 @@ def test_an_uploaded_dockerfile_that_is_not_utf8_is_refused():
     exercise = ExerciseFactory()
     client = Client()
     client.force_login(UserFactory())
-    url = reverse("labs:exercise", kwargs={"slug": exercise.slug})
+    url = exercise.get_absolute_url()
     upload = SimpleUploadedFile("Dockerfile", NOT_UTF8)
     response = client.post(url, {"dockerfile": upload}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert NOT_UTF8_EN in response.content.decode()
@@ -151,7 +149,7 @@ def test_a_utf8_upload_with_a_byte_order_mark_is_stored_without_it():
     exercise = ExerciseFactory()
     client = Client()
     client.force_login(UserFactory())
-    url = reverse("labs:exercise", kwargs={"slug": exercise.slug})
+    url = exercise.get_absolute_url()
     upload = SimpleUploadedFile("Dockerfile", b"\xef\xbb\xbfFROM python:3.11-slim\nRUN echo caf\xc3\xa9\n")
     client.post(url, {"dockerfile": upload})
     assert Submission.objects.get().dockerfile == "FROM python:3.11-slim\nRUN echo café\n"

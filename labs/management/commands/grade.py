@@ -55,20 +55,31 @@ class ConsoleSink:
         pass
 
 
+def exercise_by_name(name: str) -> Exercise:
+    """`course/slug`, or a bare slug when only one course has an exercise by that name."""
+    course, _, slug = name.rpartition("/")
+    found = Exercise.objects.filter(slug=slug)
+    if course:
+        found = found.filter(course__slug=course)
+    matches = list(found.select_related("course")[:2])
+    if not matches:
+        raise CommandError(f"no exercise {name!r}")
+    if len(matches) > 1:
+        raise CommandError(f"several courses have an exercise {slug!r}: name it as course/{slug}")
+    return matches[0]
+
+
 class Command(BaseCommand):
     help = "Grades a Dockerfile against an exercise's rubric, synchronously, and prints the results."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--exercise", required=True, help="exercise slug")
+        parser.add_argument("--exercise", required=True, help="exercise slug, or course/slug")
         parser.add_argument("dockerfile", type=Path)
         parser.add_argument("--dockerignore", type=Path, help="a .dockerignore to submit with it")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            exercise = Exercise.objects.get(slug=options["exercise"])
-        except Exercise.DoesNotExist as exc:
-            raise CommandError(f"no exercise with slug {options['exercise']!r}") from exc
+        exercise = exercise_by_name(options["exercise"])
         path: Path = options["dockerfile"]
         try:
             dockerfile = path.read_text(encoding="utf-8")
