@@ -118,6 +118,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "courses:list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email (sign-up confirmations, set-password links): printed to the web process's console unless
+# an SMTP host is set; EMAIL_BACKEND overrides either.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Layerlab <noreply@localhost>")
+# How long a sign-up's confirmation link works (an unconfirmed account can never log in).
+LAYERLAB_SIGNUP_CONFIRM_SECONDS = env_int("LAYERLAB_SIGNUP_CONFIRM_SECONDS", 3 * 24 * 3600)
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 CHANNEL_LAYERS = {
@@ -134,7 +152,7 @@ CHANNEL_LAYERS = {
     }
 }
 
-# Celery: long jobs that must not be lost (see shared/reference/sandbox.md).
+# Celery: long jobs that must not be lost (see docs/sandbox.md).
 LAYERLAB_TASK_TIME_LIMIT = env_int("LAYERLAB_TASK_TIME_LIMIT", 3600)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -143,7 +161,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("LAYERLAB_DEFAULT_QUEUE", "default")
-CELERY_TASK_ROUTES = {"labs.tasks.grade_submission_task": {"queue": "sandbox"}}
+CELERY_TASK_ROUTES = {
+    "labs.tasks.grade_submission_task": {"queue": "sandbox"},
+    "labs.tasks.regrade_item_task": {"queue": "sandbox"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LAYERLAB_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = LAYERLAB_TASK_TIME_LIMIT + 60
@@ -194,7 +215,10 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
     "LAYERLAB_BEAT_SCHEDULE", str(BASE_DIR / "var" / "celerybeat-schedule")
 )
-LAYERLAB_MAX_ACTIVE_SUBMISSIONS = env_int("LAYERLAB_MAX_ACTIVE_SUBMISSIONS", 2)
+# A student's submissions are built one at a time (the next waits, retried this often); a few may
+# wait at once, and each exercise takes so many a minute from one student.
+LAYERLAB_MAX_ACTIVE_SUBMISSIONS = env_int("LAYERLAB_MAX_ACTIVE_SUBMISSIONS", 3)
+LAYERLAB_OWNER_BUSY_RETRY_SECONDS = env_int("LAYERLAB_OWNER_BUSY_RETRY_SECONDS", 5)
 LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE = env_int("LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE", 6)
 LAYERLAB_LOG_BATCH_SECONDS = 0.2  # + the 50 ms idle tick: a line waits at most 250 ms
 

@@ -1,5 +1,5 @@
 """Warns when the build engine is older than the releases that fixed the known escapes
-(shared/reference/sandbox.md). Never an error: the platform refuses the risky syntax anyway."""
+(docs/sandbox.md). Never an error: the platform refuses the risky syntax anyway."""
 
 from __future__ import annotations
 

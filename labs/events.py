@@ -23,6 +23,28 @@ def group_name(submission_id: int) -> str:
     return f"submission.{submission_id}"
 
 
+def gradebook_group(assignment_id: int) -> str:
+    return f"gradebook.{assignment_id}"
+
+
+def gradebook_changed(*, assignment_id: int, user_id: int) -> None:
+    """Tells the assignment's open gradebooks that one student's row changed, after the
+    transaction commits. A hint only: the gradebook reads the row from the database."""
+
+    def push() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(
+                gradebook_group(assignment_id), {"type": "gradebook.changed", "user_id": user_id}
+            )
+        except Exception:
+            log.warning("push of a gradebook change for assignment %s failed", assignment_id, exc_info=True)
+
+    transaction.on_commit(push)
+
+
 def _push(message: dict[str, Any], submission_id: int) -> None:
     layer = get_channel_layer()
     if layer is None:

@@ -9,18 +9,22 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from courses.models import Membership
 from labs import pipeline
 from labs.assets import asset_read
-from labs.events import LogBatcher, event_emit
+from labs.events import LogBatcher, event_emit, gradebook_changed
 from labs.grading.rubric import rubric_from_data
 from labs.messages import korean
-from labs.models import Exercise, Submission, SubmissionEvent
+from labs.models import Assignment, Exercise, Grading, Regrade, RegradeItem, Submission, SubmissionEvent
 from labs.pipeline import ExerciseSpec
+from labs.selectors import assignment_standing, counted_submission_ids, standing_refusal_text
 from sandbox import cgroups, engine
 from sandbox.limits import BuildLimits
 from sandbox.network import build_network
@@ -46,34 +50,38 @@ class RetryLater(Exception):
 
 
 def submission_create(
-    *, owner: AbstractBaseUser, exercise: Exercise, dockerfile: str, dockerignore: str = ""
+    *,
+    owner: AbstractBaseUser,
+    exercise: Exercise,
+    dockerfile: str,
+    dockerignore: str = "",
+    assignment: Assignment | None = None,
 ) -> Submission:
+    """Queues a submission for grading, or refuses it (ValidationError, with the rule's code)
+    before anything is written. An assignment's rules are checked under a lock on the
+    student's membership row, so two requests for the last attempt cannot both pass."""
     text = dockerfile.replace("\r\n", "\n")
     ignore = dockerignore.replace("\r\n", "\n")
     if len(ignore.encode("utf-8")) > 16 * 1024:
-        raise ValidationError("The .dockerignore is larger than 16 KiB.")
+        raise ValidationError(_("The .dockerignore is larger than 16 KiB."), code="too_large")
     if not text.strip():
-        raise ValidationError("The Dockerfile is empty.")
+        raise ValidationError(_("The Dockerfile is empty."), code="empty")
     limit = BuildLimits().dockerfile_cap_bytes
     if len(text.encode("utf-8")) > limit:
-        raise ValidationError(f"The Dockerfile is larger than {limit // 1024} KiB.")
-    active = Submission.objects.filter(
-        owner=owner, status__in=[Status.QUEUED, Status.BUILDING, Status.ANALYSING]
-    ).count()
-    if active >= settings.LAYERLAB_MAX_ACTIVE_SUBMISSIONS:
         raise ValidationError(
-            f"You already have {active} submissions being graded. Wait for one to finish, then submit again."
+            _("The Dockerfile is larger than %(kib)s KiB.") % {"kib": limit // 1024}, code="too_large"
         )
-    recent = Submission.objects.filter(
-        owner=owner, created_at__gte=timezone.now() - timedelta(minutes=1)
-    ).count()
-    if recent >= settings.LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE:
-        raise ValidationError(
-            f"You have submitted {recent} times in the last minute. Wait a little, then submit again."
-        )
+    _check_pace(owner, exercise)
     with transaction.atomic():
+        if assignment is not None:
+            _check_assignment(owner, exercise, assignment)
         submission = Submission.objects.create(
-            owner=owner, exercise=exercise, dockerfile=text, dockerignore=ignore, enqueued_at=timezone.now()
+            owner=owner,
+            exercise=exercise,
+            assignment=assignment,
+            dockerfile=text,
+            dockerignore=ignore,
+            enqueued_at=timezone.now(),
         )
         event_emit(
             submission_id=submission.pk,
@@ -86,6 +94,52 @@ def submission_create(
         )
         transaction.on_commit(lambda: _enqueue(submission.pk))
     return submission
+
+
+def _check_pace(owner: AbstractBaseUser, exercise: Exercise) -> None:
+    """A student waits for their own builds, never the class for one student: a few queued at
+    once (built one at a time), and a per-exercise rate that counts what the exercise's own
+    history shows."""
+    active = Submission.objects.filter(owner=owner, status__in=Submission.ACTIVE).count()
+    if active >= settings.LAYERLAB_MAX_ACTIVE_SUBMISSIONS:
+        raise ValidationError(
+            _(
+                "You already have %(count)s submissions waiting or being graded. "
+                "Wait for one to finish, then submit again."
+            )
+            % {"count": active},
+            code="queue_full",
+        )
+    window = timedelta(minutes=1)
+    recent = list(
+        Submission.objects.filter(owner=owner, exercise=exercise, created_at__gte=timezone.now() - window)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    cap = settings.LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE
+    if len(recent) >= cap:
+        wait = max(1, int((recent[-cap] + window - timezone.now()).total_seconds()) + 1)
+        raise ValidationError(
+            _(
+                "You have submitted to this exercise %(count)s times in the last minute. "
+                "Try again in %(seconds)s s."
+            )
+            % {"count": len(recent), "seconds": wait},
+            code="rate_limited",
+        )
+
+
+def _check_assignment(owner: AbstractBaseUser, exercise: Exercise, assignment: Assignment) -> None:
+    membership = (
+        Membership.objects.select_for_update().filter(run_id=assignment.run_id, user_id=owner.pk).first()
+    )
+    if membership is None:
+        raise ValidationError(_("You are not enrolled in this course run."), code="not_member")
+    if not assignment.items.filter(exercise=exercise).exists():
+        raise ValidationError(_("This exercise is not part of the assignment."), code="not_in_assignment")
+    standing = assignment_standing(user=owner, assignment=assignment, exercise=exercise)
+    if standing.refusal is not None:
+        raise ValidationError(standing_refusal_text(standing), code=standing.refusal.code)
 
 
 def _enqueue(submission_id: int) -> None:
@@ -103,10 +157,16 @@ def _set_status(submission: Submission, status: str, *, message: str = "", **ext
     submission.save(update_fields=fields)
     payload: dict[str, Any] = {"status": status, "message": message, **extra}
     event_emit(submission_id=submission.pk, kind=Kind.STATUS, payload=payload)
+    if submission.assignment_id and (status in Submission.FINISHED or status == Status.HELD):
+        gradebook_changed(assignment_id=submission.assignment_id, user_id=submission.owner_id)
 
 
 class Busy(Exception):
     """Another worker shows signs of life on this submission; try again once it may have died."""
+
+
+class OwnerBusy(Busy):
+    """The student has another build running; this one waits for it."""
 
 
 def _claim(submission_id: int) -> Submission | None:
@@ -119,6 +179,14 @@ def _claim(submission_id: int) -> Submission | None:
             return None
         if submission.status in (Status.BUILDING, Status.ANALYSING) and _alive(submission):
             raise Busy(f"submission {submission_id} is being graded by a live worker")
+        # One build per student at a time: the owner's row is the lock, so two workers cannot
+        # both start one; the later submission waits its turn in the queue.
+        get_user_model().objects.select_for_update().filter(pk=submission.owner_id).first()
+        building = Submission.objects.filter(
+            owner_id=submission.owner_id, status__in=[Status.BUILDING, Status.ANALYSING]
+        ).exclude(pk=submission.pk)
+        if any(_alive(other) for other in building):
+            raise OwnerBusy(f"the owner of submission {submission_id} has another build running")
         submission.attempts += 1
         submission.save(update_fields=["attempts"])
         if submission.attempts > settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
@@ -165,6 +233,7 @@ def _fail(
         ]
         extra["message_ko"] = "\n".join(v["message_ko"] for v in extra["violations"])
     _set_status(submission, Status.FAILED, message=message, **extra)
+    _record_grading(submission)
 
 
 def submission_grade(*, submission_id: int) -> None:
@@ -434,6 +503,7 @@ def _grade(submission: Submission) -> None:
         user=facts.user,
         score=outcome.score.total,
     )
+    _record_grading(submission)
 
 
 def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:
@@ -450,3 +520,170 @@ def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:
     if any(removed.values()):
         log.info("reaped leftovers: %s", removed)
     return removed
+
+
+def _record_grading(
+    submission: Submission, *, source: str = Grading.Source.GRADING, regrade: Regrade | None = None
+) -> None:
+    """Every result a submission gets is kept, so a regrade never erases what came before."""
+    Grading.objects.create(
+        submission=submission,
+        source=source,
+        regrade=regrade,
+        status=submission.status,
+        score=submission.score,
+        results=submission.results,
+        image_size=submission.image_size,
+    )
+    if submission.assignment_id:
+        gradebook_changed(assignment_id=submission.assignment_id, user_id=submission.owner_id)
+
+
+class QuietSink:
+    """A regrade's sink: the student's stream is not touched, nothing is shown live."""
+
+    def status(self, status: str, message: str, message_code: str, **extra: Any) -> None:
+        pass
+
+    def step(self, payload: dict[str, Any]) -> None:
+        pass
+
+    def log(self, step: str, line: str, truncated: bool) -> None:
+        pass
+
+    def idle(self) -> None:
+        pass
+
+    def check(self, payload: dict[str, Any]) -> None:
+        pass
+
+    def score(self, payload: dict[str, Any]) -> None:
+        pass
+
+
+def regrade_start(*, assignment: Assignment, by: AbstractBaseUser | None, reason: str = "") -> Regrade:
+    """Regrades, in the background and without changing anything yet, the submission that
+    counts for each student and exercise. Staff look at the preview, then apply it or not."""
+    ids = counted_submission_ids(assignment)
+    with transaction.atomic():
+        Regrade.objects.filter(
+            assignment=assignment, status__in=[Regrade.Status.RUNNING, Regrade.Status.READY]
+        ).update(status=Regrade.Status.DISCARDED)
+        regrade = Regrade.objects.create(assignment=assignment, created_by=by, reason=reason)
+        scores = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "score"))
+        items = RegradeItem.objects.bulk_create(
+            [RegradeItem(regrade=regrade, submission_id=pk, old_score=scores.get(pk)) for pk in ids]
+        )
+        if not items:
+            regrade.status = Regrade.Status.READY
+            regrade.save(update_fields=["status"])
+        for item in items:
+            transaction.on_commit(lambda pk=item.pk: _enqueue_regrade(pk))
+    return regrade
+
+
+def _enqueue_regrade(item_id: int) -> None:
+    from labs.tasks import regrade_item_task
+
+    regrade_item_task.delay(item_id)
+
+
+def regrade_item_run(*, item_id: int) -> None:
+    """Grades one submission's Dockerfile again against the exercise as it is now. Our faults
+    are retried by the task (RetryLater) and end the item as an error after the last try,
+    shown to staff; the submission itself is untouched until the regrade is applied."""
+    item = RegradeItem.objects.select_related("submission__exercise", "regrade").get(pk=item_id)
+    if item.status != RegradeItem.Status.PENDING or item.regrade.status != Regrade.Status.RUNNING:
+        return
+    submission = item.submission
+    try:
+        with engine.build_scope(f"regrade-{item.pk}") as scope:
+            outcome = pipeline.grade(
+                spec=exercise_spec(submission.exercise),
+                dockerfile=submission.dockerfile,
+                dockerignore=submission.dockerignore,
+                tag=scope.tag,
+                labels=scope.labels,
+                sink=QuietSink(),
+                cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
+            )
+    except pipeline.ExerciseFault as fault:
+        _regrade_item_end(item, status=RegradeItem.Status.ERROR, message=f"{fault.kind}: {fault.detail}")
+        return
+    except Exception as exc:
+        log.exception("regrading submission %s failed on our side", submission.pk)
+        raise RetryLater(str(exc)) from exc
+    if outcome.failure is not None:
+        _regrade_item_end(
+            item,
+            status=RegradeItem.Status.DONE,
+            new_status=Status.FAILED,
+            new_score=None,
+            new_results=[r.as_dict() for r in outcome.results],
+            message=outcome.failure.message,
+        )
+        return
+    assert outcome.facts is not None and outcome.score is not None
+    _regrade_item_end(
+        item,
+        status=RegradeItem.Status.DONE,
+        new_status=Status.DONE,
+        new_score=outcome.score.total,
+        new_results=[r.as_dict() for r in outcome.results],
+        new_image_size=outcome.facts.size,
+    )
+
+
+def regrade_item_give_up(*, item_id: int, message: str) -> None:
+    item = RegradeItem.objects.select_related("regrade").get(pk=item_id)
+    if item.status == RegradeItem.Status.PENDING:
+        _regrade_item_end(item, status=RegradeItem.Status.ERROR, message=message)
+
+
+def _regrade_item_end(item: RegradeItem, *, status: str, **fields: Any) -> None:
+    with transaction.atomic():
+        regrade = Regrade.objects.select_for_update().get(pk=item.regrade_id)
+        updated = RegradeItem.objects.filter(pk=item.pk, status=RegradeItem.Status.PENDING).update(
+            status=status, finished_at=timezone.now(), **fields
+        )
+        if not updated or regrade.status != Regrade.Status.RUNNING:
+            return
+        if not regrade.items.filter(status=RegradeItem.Status.PENDING).exists():
+            regrade.status = Regrade.Status.READY
+            regrade.save(update_fields=["status"])
+
+
+def regrade_apply(*, regrade: Regrade) -> int:
+    """Makes the preview the gradebook's: each regraded submission takes its new result, and
+    its old one stays in its history. Items that could not be regraded keep their result.
+    Returns how many submissions changed."""
+    with transaction.atomic():
+        regrade = Regrade.objects.select_for_update().get(pk=regrade.pk)
+        if regrade.status != Regrade.Status.READY:
+            raise ValidationError(_("Only a finished preview can be applied."), code="not_ready")
+        changed = 0
+        items = regrade.items.filter(status=RegradeItem.Status.DONE).select_related("submission")
+        for item in items:
+            submission = Submission.objects.select_for_update().get(pk=item.submission_id)
+            if not submission.gradings.exists():
+                _record_grading(submission)  # graded before histories were kept
+            submission.status = item.new_status
+            submission.score = item.new_score
+            submission.results = item.new_results
+            if item.new_image_size is not None:
+                submission.image_size = item.new_image_size
+            submission.save(update_fields=["status", "score", "results", "image_size"])
+            _record_grading(submission, source=Grading.Source.REGRADE, regrade=regrade)
+            changed += 1
+        regrade.status = Regrade.Status.APPLIED
+        regrade.applied_at = timezone.now()
+        regrade.save(update_fields=["status", "applied_at"])
+    return changed
+
+
+def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | None]]:
+    """What applying the regrade sets on each submission: (status, score)."""
+    return {
+        item.submission_id: (item.new_status, item.new_score)
+        for item in regrade.items.filter(status=RegradeItem.Status.DONE)
+    }

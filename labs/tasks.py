@@ -16,9 +16,22 @@ from labs import services
 def grade_submission_task(self, submission_id: int) -> None:  # type: ignore[no-untyped-def]
     try:
         services.submission_grade(submission_id=submission_id)
+    except services.OwnerBusy as exc:
+        raise self.retry(exc=exc, countdown=settings.LAYERLAB_OWNER_BUSY_RETRY_SECONDS) from exc
     except services.Busy as exc:
         # A live worker has it; if that worker dies, this retry takes over once its signs of life are stale.
         raise self.retry(exc=exc, countdown=settings.LAYERLAB_HEARTBEAT_STALE_SECONDS) from exc
+
+
+@shared_task(bind=True, acks_late=True)
+def regrade_item_task(self, item_id: int) -> None:  # type: ignore[no-untyped-def]
+    try:
+        services.regrade_item_run(item_id=item_id)
+    except services.RetryLater as exc:
+        if self.request.retries >= settings.LAYERLAB_MAX_GRADE_ATTEMPTS - 1:
+            services.regrade_item_give_up(item_id=item_id, message=f"could not regrade: {exc}")
+            return
+        raise self.retry(exc=exc, countdown=10 * (self.request.retries + 1)) from exc
 
 
 @shared_task(ignore_result=True)

@@ -13,7 +13,14 @@ from courses.markdown import render as render_markdown
 from courses.templatetags.layerlab import localized
 from labs.messages import korean
 from labs.models import Exercise
-from labs.selectors import submission_get_for_user, submission_list_for_user
+from labs.selectors import (
+    assignment_for_exercise_page,
+    assignment_standing,
+    standing_line,
+    standing_refusal_text,
+    submission_get_for_user,
+    submission_list_for_user,
+)
 from labs.services import submission_create
 from sandbox import policy
 from sandbox.limits import BuildLimits
@@ -26,7 +33,10 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
     exercise = get_object_or_404(
         Exercise.objects.select_related("session__course"), course__slug=course_slug, slug=slug
     )
-    submissions = submission_list_for_user(request.user, exercise)[:20]
+    assignment = assignment_for_exercise_page(
+        request.user, exercise, request.POST.get("assignment") or request.GET.get("assignment")
+    )
+    submissions = submission_list_for_user(request.user, exercise, assignment=assignment)[:20]
     dockerfile = submissions[0].dockerfile if submissions else exercise.starter_dockerfile
     dockerignore = submissions[0].dockerignore if submissions else ""
     if request.method == "POST":
@@ -38,13 +48,23 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
         else:
             try:
                 submission = submission_create(
-                    owner=request.user, exercise=exercise, dockerfile=dockerfile, dockerignore=dockerignore
+                    owner=request.user,
+                    exercise=exercise,
+                    dockerfile=dockerfile,
+                    dockerignore=dockerignore,
+                    assignment=assignment,
                 )
             except ValidationError as exc:
                 for message in exc.messages:
                     messages.error(request, message)
             else:
-                return redirect(f"{exercise_url(exercise)}?submission={submission.pk}#live")
+                query = f"assignment={assignment.pk}&" if assignment else ""
+                return redirect(f"{exercise_url(exercise)}?{query}submission={submission.pk}#live")
+    standing = (
+        assignment_standing(user=request.user, assignment=assignment, exercise=exercise)
+        if assignment
+        else None
+    )
     current = None
     if request.GET.get("submission", "").isdigit():
         current = submission_get_for_user(request.user, int(request.GET["submission"]))
@@ -63,6 +83,10 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "submissions": submissions,
             "current": current,
             "graded_lines": dockerfile_rows(current.dockerfile) if current else [],
+            "assignment": assignment,
+            "standing": standing,
+            "standing_text": standing_line(standing) if standing else "",
+            "refusal_text": standing_refusal_text(standing) if standing and standing.refusal else "",
         },
     )
 

@@ -2,7 +2,7 @@
 behaviour tests written for container-structure-test (schema 2.0.0).
 
 Every container here goes through `engine`, which labels it and always removes it. The locks
-(RunLimits) follow shared/reference/sandbox.md.
+(RunLimits) follow docs/sandbox.md.
 
 The structure-test semantics are container-structure-test's docker driver, checked against its
 1.19.1 binary, so an instructor's existing file gives the same verdicts: commands run with the

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from courses.models import Course, Session
-from labs.models import Exercise, Submission
+from courses.models import Course, CourseRun, Membership, Session
+from labs.models import Assignment, AssignmentExercise, Exercise, Submission
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -55,3 +58,40 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     exercise = factory.SubFactory(ExerciseFactory)
     dockerfile = "FROM python:3.11-slim\n"
+
+
+class CourseRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CourseRun
+
+    course = factory.SubFactory(CourseFactory)
+    slug = factory.Sequence(lambda n: f"run-{n}")
+    title = factory.Sequence(lambda n: f"Spring {2000 + n}")
+    time_zone = "Asia/Seoul"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    run = factory.SubFactory(CourseRunFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.STUDENT
+
+
+class AssignmentFactory(factory.django.DjangoModelFactory):
+    """Open since yesterday, due in three days; add exercises with `exercises=[...]`."""
+
+    class Meta:
+        model = Assignment
+        skip_postgeneration_save = True
+
+    run = factory.SubFactory(CourseRunFactory)
+    title = factory.Sequence(lambda n: f"Assignment {n}")
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=3))
+
+    @factory.post_generation
+    def exercises(self, create: bool, extracted: list[Exercise] | None, **kwargs: object) -> None:
+        for position, exercise in enumerate(extracted or []):
+            AssignmentExercise.objects.create(assignment=self, exercise=exercise, position=position)

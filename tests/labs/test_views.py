@@ -39,6 +39,10 @@ def test_an_empty_dockerfile_is_refused_with_a_message_and_nothing_is_stored():
     client = Client()
     client.force_login(UserFactory())
     response = client.post(exercise.get_absolute_url(), {"dockerfile": "  \n"}, follow=True)
+    assert "Dockerfile이 비어 있습니다." in response.content.decode()  # the interface's default language
+    response = client.post(
+        exercise.get_absolute_url(), {"dockerfile": "  \n"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "The Dockerfile is empty." in response.content.decode()
     assert not Submission.objects.exists()
 

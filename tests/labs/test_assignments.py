@@ -1,0 +1,209 @@
+"""An assignment's rules, enforced on the server: membership, the exercise set, the window,
+the attempt cap (error and held attempts never use one), the interval, extensions; and the
+gradebook that counts what they allow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
+
+from courses.models import Membership
+from labs import selectors, services
+from labs.models import Extension, Submission
+from tests.factories import (
+    AssignmentFactory,
+    CourseRunFactory,
+    ExerciseFactory,
+    MembershipFactory,
+    SubmissionFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():  # type: ignore[no-untyped-def]
+    with translation.override("en"):
+        yield
+
+Status = Submission.Status
+
+
+@pytest.fixture
+def setup():  # type: ignore[no-untyped-def]
+    exercise = ExerciseFactory()
+    run = CourseRunFactory(course=exercise.course, time_zone="Asia/Seoul")
+    student = MembershipFactory(run=run).user
+    assignment = AssignmentFactory(run=run, exercises=[exercise], max_attempts=2)
+    return assignment, exercise, student
+
+
+def submit(student, exercise, assignment):  # type: ignore[no-untyped-def]
+    return services.submission_create(
+        owner=student, exercise=exercise, assignment=assignment, dockerfile="FROM scratch\n"
+    )
+
+
+def refused(student, exercise, assignment) -> ValidationError:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError) as caught:
+        submit(student, exercise, assignment)
+    return caught.value
+
+
+def test_the_student_sees_attempts_left_and_the_due_time_in_the_runs_zone(setup) -> None:
+    assignment, exercise, student = setup
+    assignment.due_at = timezone.now() + timedelta(hours=3, minutes=20)
+    assignment.save()
+    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=50.0)
+    standing = selectors.assignment_standing(user=student, assignment=assignment, exercise=exercise)
+    assert selectors.standing_line(standing) == "1 of 2 attempts left · due in 3 h (Asia/Seoul)"
+    with translation.override("ko"):
+        assert selectors.standing_line(standing) == "시도 2회 중 1회 남음 · 3시간 후 마감 (Asia/Seoul)"
+
+
+def test_the_cap_refuses_the_attempt_after_the_last_and_says_which_rule(setup) -> None:
+    assignment, exercise, student = setup
+    submit(student, exercise, assignment)
+    Submission.objects.update(status=Status.DONE, score=40.0)
+    submit(student, exercise, assignment)
+    error = refused(student, exercise, assignment)
+    assert error.code == "no_attempts"
+    assert error.messages == [
+        "You have used all 2 attempts at this exercise for this assignment; no more are possible."
+    ]
+    assert Submission.objects.filter(owner=student).count() == 2
+
+
+def test_our_fault_and_a_held_exercise_never_use_up_an_attempt(setup) -> None:
+    assignment, exercise, student = setup
+    for status in (Status.ERROR, Status.HELD, Status.ERROR):
+        SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=status)
+    standing = selectors.assignment_standing(user=student, assignment=assignment, exercise=exercise)
+    assert (standing.used, standing.left) == (0, 2)
+    assert submit(student, exercise, assignment).status == Status.QUEUED
+
+
+def test_a_submission_still_being_graded_holds_its_attempt(setup) -> None:
+    assignment, exercise, student = setup
+    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.BUILDING)
+    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.FAILED)
+    assert refused(student, exercise, assignment).code == "no_attempts"
+
+
+def test_practice_outside_the_assignment_uses_no_attempt(setup) -> None:
+    assignment, exercise, student = setup
+    for _ in range(3):
+        SubmissionFactory(owner=student, exercise=exercise, assignment=None, status=Status.DONE)
+    standing = selectors.assignment_standing(user=student, assignment=assignment, exercise=exercise)
+    assert standing.used == 0
+
+
+def test_someone_outside_the_run_and_an_exercise_outside_the_assignment_are_refused(setup) -> None:
+    assignment, exercise, student = setup
+    stranger = UserFactory()
+    assert refused(stranger, exercise, assignment).code == "not_member"
+    other = ExerciseFactory(session=exercise.session, course=exercise.course)
+    assert refused(student, other, assignment).code == "not_in_assignment"
+    assert not Submission.objects.exists()
+
+
+def test_before_opening_and_after_closing_the_refusal_gives_the_time_in_the_runs_zone(setup) -> None:
+    assignment, exercise, student = setup
+    now = timezone.now()
+    assignment.opens_at = now.replace(microsecond=0) + timedelta(days=1)
+    assignment.due_at = now + timedelta(days=2)
+    assignment.save()
+    error = refused(student, exercise, assignment)
+    local = timezone.localtime(assignment.opens_at, assignment.run.tz).strftime("%Y-%m-%d %H:%M")
+    assert error.code == "not_open"
+    assert error.messages == [f"This assignment opens at {local} (Asia/Seoul); you can submit from then on."]
+    assignment.opens_at = now - timedelta(days=3)
+    assignment.due_at = now - timedelta(hours=1)
+    assignment.save()
+    assert refused(student, exercise, assignment).code == "closed"
+
+
+def test_the_interval_refusal_says_when_the_next_attempt_is_possible(setup) -> None:
+    assignment, exercise, student = setup
+    assignment.min_interval_seconds = 600
+    assignment.save()
+    first = submit(student, exercise, assignment)
+    error = refused(student, exercise, assignment)
+    next_at = timezone.localtime(first.created_at + timedelta(minutes=10), assignment.run.tz)
+    assert error.code == "too_soon"
+    assert error.messages == [
+        "Attempts at this exercise must be 10 min apart: your next attempt is possible at "
+        f"{next_at:%Y-%m-%d %H:%M} (Asia/Seoul)."
+    ]
+    with translation.override("ko"):
+        korean = refused(student, exercise, assignment).messages[0]
+    assert (
+        korean
+        == f"이 실습은 시도 사이에 10분 간격이 필요합니다. 다음 시도는 {next_at:%Y-%m-%d %H:%M} (Asia/Seoul)부터 가능합니다."
+    )
+
+
+def test_an_extension_moves_the_due_time_and_adds_attempts_for_that_student_only(setup) -> None:
+    assignment, exercise, student = setup
+    classmate = MembershipFactory(run=assignment.run).user
+    now = timezone.now()
+    assignment.opens_at = now - timedelta(days=5)
+    assignment.due_at = now - timedelta(days=1)
+    assignment.save()
+    Extension.objects.create(
+        assignment=assignment, user=student, due_at=now + timedelta(days=1), extra_attempts=1
+    )
+    assert refused(classmate, exercise, assignment).code == "closed"
+    for _ in range(3):
+        submit(student, exercise, assignment)
+        Submission.objects.filter(owner=student).update(status=Status.DONE)
+    assert refused(student, exercise, assignment).code == "no_attempts"
+
+
+def test_the_gradebook_counts_the_best_attempt_after_the_late_penalty(setup) -> None:
+    assignment, exercise, student = setup
+    now = timezone.now()
+    assignment.opens_at = now - timedelta(days=5)
+    assignment.due_at = now - timedelta(hours=30)
+    assignment.late_until = now + timedelta(days=3)
+    assignment.late_penalty_percent = Decimal(10)
+    assignment.max_attempts = None
+    assignment.save()
+    on_time = SubmissionFactory(
+        owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=70.0
+    )
+    Submission.objects.filter(pk=on_time.pk).update(created_at=now - timedelta(days=2))
+    late = SubmissionFactory(
+        owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=95.0
+    )
+    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.ERROR)
+    quiet = MembershipFactory(run=assignment.run).user
+    MembershipFactory(run=assignment.run, role=Membership.Role.ASSISTANT)
+    book = selectors.gradebook_for(assignment)
+    rows = {row.username: row for row in book.rows}
+    assert set(rows) == {student.username, quiet.username}  # staff are not in it
+    cell = rows[student.username].cells[0]
+    assert (cell.counted.submission_id, cell.counted.score, cell.counted.penalty, cell.used) == (
+        late.pk,
+        76.0,  # 95, two started days late: 20 % off, still above 70
+        Decimal(20),
+        2,
+    )
+    assert rows[student.username].late is True
+    assert rows[quiet.username].cells[0].counted is None
+    assert rows[quiet.username].total == 0.0
+
+
+def test_a_failed_build_counts_as_zero_and_last_counting_takes_it(setup) -> None:
+    assignment, exercise, student = setup
+    assignment.counting = "last"
+    assignment.save()
+    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=80.0)
+    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.FAILED)
+    cell = selectors.gradebook_for(assignment).rows[0].cells[0]
+    assert cell.score == 0.0
