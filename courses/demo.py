@@ -1,12 +1,17 @@
-"""The demo course that `bin/up` loads: one session, one exercise, a student and an instructor."""
+"""The demo that `bin/up` loads: a demo course (one session, one exercise), two students and an
+instructor, and a term of the seed course with an assignment of all its exercises."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db import transaction
+from datetime import timedelta
 
-from courses.models import Course, Session
-from labs.models import Exercise
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Course, CourseRun, Membership, Session
+from labs.models import Assignment, AssignmentExercise, Exercise
 
 DEMO_USERS = {
     "student": "layerlab-student",
@@ -161,4 +166,58 @@ def demo_load() -> dict[str, str]:
             "position": 1,
         },
     )
+    for slug in (SEED_COURSE, "demo"):
+        target = Course.objects.filter(slug=slug).first()
+        if target is not None:
+            demo_run_load(target, users)
+            break
     return DEMO_USERS
+
+
+SEED_COURSE = "image-optimisation"
+DEMO_RUN = "demo-run"
+
+
+def demo_run_load(course: Course, users: dict[str, AbstractBaseUser]) -> CourseRun:
+    """A term of the seed course (the demo course if the seed is not imported): the demo
+    instructor teaches it, both demo students take it, and one assignment holds every exercise
+    of the course, open for two weeks with a late window. Loading again keeps submissions and
+    grades and puts the times and rules back."""
+    today = timezone.localdate()
+    run, _ = CourseRun.objects.update_or_create(
+        slug=DEMO_RUN,
+        defaults={
+            "course": course,
+            "title": "데모 학기 / Demo term",
+            "starts_on": today - timedelta(days=7),
+            "ends_on": today + timedelta(days=90),
+            "time_zone": "Asia/Seoul",
+        },
+    )
+    roles = {"instructor": Membership.Role.INSTRUCTOR, "student": Membership.Role.STUDENT}
+    roles["student2"] = Membership.Role.STUDENT
+    for name, role in roles.items():
+        Membership.objects.update_or_create(run=run, user=users[name], defaults={"role": role})
+    now = timezone.now().replace(second=0, microsecond=0)
+    assignment, _ = Assignment.objects.update_or_create(
+        run=run,
+        title="과제 1: 이미지 최적화",
+        defaults={
+            "title_en": "Assignment 1: image optimisation",
+            "opens_at": now - timedelta(days=1),
+            "due_at": now + timedelta(days=14),
+            "late_until": now + timedelta(days=17),
+            "late_penalty": Assignment.Penalty.PER_DAY,
+            "late_penalty_percent": 10,
+            "late_penalty_cap_percent": 30,
+            "max_attempts": 5,
+            "min_interval_seconds": 0,
+            "counting": Assignment.Counting.BEST,
+        },
+    )
+    exercises = Exercise.objects.filter(course=course).order_by("session__position", "position", "id")
+    for position, exercise in enumerate(exercises):
+        AssignmentExercise.objects.update_or_create(
+            assignment=assignment, exercise=exercise, defaults={"position": position}
+        )
+    return run
