@@ -17,6 +17,7 @@ from django.db import transaction
 from courses.models import Course, Session
 from labs.grading.rubric import RubricError, load_yaml_with_lines, rubric_from_data
 from labs.models import Exercise, default_base_images
+from labs.selectors import assignments_to_regrade
 from labs.services import exercise_problem_clear
 
 Lines = dict[tuple[Any, ...], int]
@@ -424,6 +425,7 @@ def course_import(data: CourseData) -> list[str]:
             }
             was_broken = bool(exercise.problem)
             _save(exercise, "exercise", ex_slug, values, out)
+            out.extend(_regrade_hints(exercise, out[-1]))
             if was_broken and out[-1].startswith("updated"):
                 released = exercise_problem_clear(exercise=exercise)
                 out.append(
@@ -432,6 +434,25 @@ def course_import(data: CourseData) -> list[str]:
     for slug in course.sessions.exclude(slug__in=listed).values_list("slug", flat=True):
         out.append(f"kept session {slug} (not in the files; delete it by hand if meant)")
     return out
+
+
+GRADING_FIELDS = ("rubric", "behaviour_tests", "solution_dockerfile", "context_files", "allowed_base_images")
+
+
+def _regrade_hints(exercise: Exercise, report: str) -> list[str]:
+    """An exercise whose grading changed: every assignment with graded attempts at it, and where
+    its staff preview a regrade (nothing is regraded by itself)."""
+    if not report.startswith("updated"):
+        return []
+    changed = [f for f in GRADING_FIELDS if f in report]
+    if not changed:
+        return []
+    return [
+        f"  grading of {exercise.slug} changed ({', '.join(changed)}): assignment {a.title!r} of run "
+        f"{a.run.slug} has {count} graded attempt(s); preview a regrade at "
+        f"/runs/{a.run.slug}/assignments/{a.pk}/gradebook/"
+        for a, count in assignments_to_regrade(exercise)
+    ]
 
 
 # --- exporting -----------------------------------------------------------------------------

@@ -320,3 +320,17 @@ def counted_submission_ids(assignment: Assignment) -> list[int]:
     """The submission that counts for each student and exercise now: what a regrade regrades."""
     book = gradebook_for(assignment)
     return [c.counted.submission_id for row in book.rows for c in row.cells if c.counted is not None]
+
+
+def assignments_to_regrade(exercise: Exercise) -> list[tuple[Assignment, int]]:
+    """Assignments with graded attempts at the exercise, and how many: what a change to its
+    grading would change."""
+    found = []
+    assignments = Assignment.objects.filter(items__exercise=exercise).select_related("run").order_by("pk")
+    for assignment in assignments:
+        count = Submission.objects.filter(
+            assignment=assignment, exercise=exercise, status__in=Submission.COUNTED
+        ).count()
+        if count:
+            found.append((assignment, count))
+    return found

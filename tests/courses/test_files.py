@@ -6,7 +6,7 @@ from django.core.management import call_command
 from courses.files import CourseFileError, course_export, course_import, course_read
 from courses.models import Course, Session
 from labs.models import Exercise, Submission
-from tests.factories import SubmissionFactory
+from tests.factories import AssignmentFactory, CourseRunFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -266,3 +266,28 @@ def test_reimporting_a_broken_exercise_releases_its_held_submissions(course_dir:
     ]
     assert Exercise.objects.get(pk=exercise.pk).problem == ""
     assert Submission.objects.get(pk=held.pk).status == Submission.Status.QUEUED
+
+
+def test_reimporting_a_changed_rubric_names_the_assignments_to_preview_a_regrade_for(
+    course_dir: Path,
+) -> None:
+    course_import(course_read(course_dir))
+    exercise = Exercise.objects.get(slug="slim-python")
+    run = CourseRunFactory(course=exercise.course, slug="spring")
+    assignment = AssignmentFactory(run=run, title="Week 1", exercises=[exercise])
+    AssignmentFactory(run=run, title="Untouched", exercises=[exercise])  # nothing graded: not named
+    for status in (Submission.Status.DONE, Submission.Status.FAILED, Submission.Status.ERROR):
+        SubmissionFactory(exercise=exercise, assignment=assignment, status=status)
+    write(
+        course_dir,
+        "exercises/slim-python/exercise.yaml",
+        EXERCISE_YAML.replace("name: runs", "name: it runs"),
+    )
+
+    lines = course_import(course_read(course_dir))
+
+    assert lines[-2:] == [
+        "updated exercise slim-python (behaviour_tests)",
+        "  grading of slim-python changed (behaviour_tests): assignment 'Week 1' of run spring has "
+        f"2 graded attempt(s); preview a regrade at /runs/spring/assignments/{assignment.pk}/gradebook/",
+    ]
