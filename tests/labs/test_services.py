@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import translation
+from django.utils import timezone, translation
 
 from labs import services
 from labs.events import LogBatcher, event_emit
@@ -155,3 +155,19 @@ def test_refusals_reach_a_korean_student_in_korean_with_the_line():
         == '1번째 줄: 베이스 이미지 "ubuntu:latest"는 여기서 쓸 수 없습니다. 다음 중 하나를 쓰세요: python:3.11-slim, scratch'  # noqa: E501
     )
     assert korean("no_such_code", "English stays", {}, None) == "English stays"
+
+
+def test_a_students_second_submission_waits_while_their_first_is_being_built():
+    student = UserFactory()
+    building = SubmissionFactory(
+        owner=student, status=Submission.Status.BUILDING, heartbeat_at=timezone.now()
+    )
+    waiting = SubmissionFactory(owner=student, status=Submission.Status.QUEUED)
+    classmate = SubmissionFactory(status=Submission.Status.QUEUED)
+    with pytest.raises(services.OwnerBusy):
+        services.submission_grade(submission_id=waiting.pk)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts) == (Submission.Status.QUEUED, 0)
+    assert services._claim(classmate.pk).status == Submission.Status.BUILDING  # others are not held up
+    Submission.objects.filter(pk=building.pk).update(status=Submission.Status.DONE)
+    assert services._claim(waiting.pk).status == Submission.Status.BUILDING
