@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.models import Membership
+from courses.models import Course, CourseRun, Membership, Session
 from labs import rules
 from labs.models import Assignment, Exercise, Extension, Submission, SubmissionEvent
 
@@ -334,3 +334,235 @@ def assignments_to_regrade(exercise: Exercise) -> list[tuple[Assignment, int]]:
         if count:
             found.append((assignment, count))
     return found
+
+
+@dataclass(frozen=True)
+class ExerciseProgress:
+    exercise: Exercise
+    done: bool
+    best_score: float | None
+
+
+@dataclass(frozen=True)
+class SessionProgress:
+    """One session of a course outline, with the viewer's progress on its exercises."""
+
+    session: Session
+    exercises: list[ExerciseProgress]
+
+    @property
+    def total(self) -> int:
+        return len(self.exercises)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for e in self.exercises if e.done)
+
+    @property
+    def best_score(self) -> float | None:
+        scores = [e.best_score for e in self.exercises if e.best_score is not None]
+        return max(scores) if scores else None
+
+
+@dataclass(frozen=True)
+class OutlineDay:
+    number: int  # 0: the sessions name no day
+    sessions: list[SessionProgress]
+
+
+@dataclass(frozen=True)
+class OutlineWeek:
+    number: int  # 0: the sessions name no week
+    days: list[OutlineDay]
+
+
+@dataclass(frozen=True)
+class CourseOutline:
+    course: Course
+    weeks: list[OutlineWeek]
+    with_progress: bool
+
+
+def course_outline(course: Course, user: AbstractBaseUser | AnonymousUser) -> CourseOutline:
+    """Weeks, days and sessions in teaching order (week, day, session number, position), the
+    sessions that name no week after the scheduled ones. For a logged-in user, each exercise
+    says whether one of their submissions was graded to the end (done) and their best score;
+    any submission counts, practice or for an assignment."""
+    sessions = list(
+        Session.objects.filter(course=course)
+        .prefetch_related(
+            Prefetch(
+                "exercises", queryset=Exercise.objects.select_related("course").order_by("position", "id")
+            )
+        )
+        .order_by("week", "day", "number", "position", "id")
+    )
+    best: dict[int, float | None] = {}
+    if user.is_authenticated:
+        done = (
+            Submission.objects.filter(
+                owner_id=user.pk, exercise__course=course, status=Submission.Status.DONE
+            )
+            .values("exercise_id")
+            .annotate(best=Max("score"))
+        )
+        best = {row["exercise_id"]: row["best"] for row in done}
+    weeks: dict[int, dict[int, list[SessionProgress]]] = {}
+    for session in sorted(sessions, key=lambda s: s.week == 0):
+        rows = [ExerciseProgress(e, e.pk in best, best.get(e.pk)) for e in session.exercises.all()]
+        weeks.setdefault(session.week, {}).setdefault(session.day, []).append(SessionProgress(session, rows))
+    return CourseOutline(
+        course=course,
+        weeks=[
+            OutlineWeek(week, [OutlineDay(day, found) for day, found in days.items()])
+            for week, days in weeks.items()
+        ],
+        with_progress=user.is_authenticated,
+    )
+
+
+@dataclass(frozen=True)
+class RunAssignment:
+    """An assignment in a member's list: its terms for them (their extension applied) now."""
+
+    assignment: Assignment
+    terms: rules.Terms
+    phase: str
+
+
+@dataclass(frozen=True)
+class MemberRun:
+    run: CourseRun
+    role: str
+    assignments: list[RunAssignment]
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in Membership.STAFF
+
+
+def member_runs(user: AbstractBaseUser, *, at: datetime | None = None) -> list[MemberRun]:
+    """The runs the user belongs to, newest first, each with its assignments in due order."""
+    at = at or timezone.now()
+    memberships = list(
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("run__course")
+        .order_by("-run__starts_on", "-run__created_at", "run__title")
+    )
+    run_ids = [m.run_id for m in memberships]
+    by_run: dict[int, list[Assignment]] = {}
+    for assignment in Assignment.objects.filter(run_id__in=run_ids).order_by("due_at", "id"):
+        by_run.setdefault(assignment.run_id, []).append(assignment)
+    extensions = {
+        e.assignment_id: e for e in Extension.objects.filter(user_id=user.pk, assignment__run_id__in=run_ids)
+    }
+    out = []
+    for m in memberships:
+        listed = []
+        for assignment in by_run.get(m.run_id, []):
+            assignment.run = m.run
+            terms = rules.terms_for(assignment, extensions.get(assignment.pk))
+            listed.append(RunAssignment(assignment, terms, rules.phase(terms, at)))
+        out.append(MemberRun(run=m.run, role=m.role, assignments=listed))
+    return out
+
+
+@dataclass(frozen=True)
+class AssignmentViewer:
+    """Who opened a student's assignment page: a member of the run (any role) or a superuser."""
+
+    assignment: Assignment
+    role: str | None  # None: a superuser who is not a member
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is None or self.role in Membership.STAFF
+
+
+def assignment_get_for_member(
+    user: AbstractBaseUser | AnonymousUser, *, run_slug: str, assignment_id: int
+) -> AssignmentViewer:
+    """The assignment for a member of its run (students, assistants, instructors) or a
+    superuser; 404 for anyone else, so an assignment's existence is not learnt from outside."""
+    assignment = (
+        Assignment.objects.select_related("run__course").filter(pk=assignment_id, run__slug=run_slug).first()
+    )
+    if assignment is None or not user.is_authenticated:
+        raise Http404
+    role = (
+        Membership.objects.filter(run_id=assignment.run_id, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None and not (user.is_superuser and user.is_active):
+        raise Http404
+    return AssignmentViewer(assignment=assignment, role=role)
+
+
+@dataclass(frozen=True)
+class AssignmentItem:
+    """One exercise of the assignment as one student stands on it."""
+
+    exercise: Exercise
+    standing: Standing
+    line: str
+    cell: Cell | None
+
+    @property
+    def penalty(self) -> str:
+        """The late penalty taken off the counted attempt, in percent."""
+        counted = self.cell.counted if self.cell else None
+        return _percent(counted.penalty) if counted else "0"
+
+
+@dataclass(frozen=True)
+class AssignmentPage:
+    """What a student's assignment page shows: their terms (an extension applied), each
+    exercise's standing and counted score, and the total the gradebook gives them."""
+
+    assignment: Assignment
+    terms: rules.Terms
+    extension: Extension | None
+    phase: str
+    items: list[AssignmentItem]
+    total: float | None  # None: not a student of the run, so not in the gradebook
+
+    @property
+    def zone(self) -> str:
+        return self.assignment.run.time_zone
+
+    @property
+    def penalty_percent(self) -> str:
+        return _percent(self.terms.penalty_percent)
+
+    @property
+    def penalty_cap_percent(self) -> str | None:
+        cap = self.terms.penalty_cap_percent
+        return None if cap is None else _percent(cap)
+
+    @property
+    def interval(self) -> str | None:
+        return _span(self.terms.min_interval) if self.terms.min_interval else None
+
+
+def assignment_page(
+    user: AbstractBaseUser, assignment: Assignment, *, at: datetime | None = None
+) -> AssignmentPage:
+    at = at or timezone.now()
+    extension = _extension(user.pk, assignment)
+    terms = rules.terms_for(assignment, extension)
+    book = gradebook_for(assignment, user_ids=[user.pk])
+    row = book.rows[0] if book.rows else None
+    cells = {c.exercise_id: c for c in row.cells} if row else {}
+    items = []
+    for exercise in book.exercises:
+        standing = assignment_standing(user=user, assignment=assignment, exercise=exercise, at=at)
+        items.append(AssignmentItem(exercise, standing, standing_line(standing), cells.get(exercise.pk)))
+    return AssignmentPage(
+        assignment=assignment,
+        terms=terms,
+        extension=extension,
+        phase=rules.phase(terms, at),
+        items=items,
+        total=row.total if row else None,
+    )

@@ -39,12 +39,13 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
     submissions = submission_list_for_user(request.user, exercise, assignment=assignment)[:20]
     dockerfile = submissions[0].dockerfile if submissions else exercise.starter_dockerfile
     dockerignore = submissions[0].dockerignore if submissions else ""
+    refusals: list[str] = []  # why the posted form was refused, shown in the message area
     if request.method == "POST":
         dockerignore = request.POST.get("dockerignore", "")
         text, refused = _posted_dockerfile(request)
         dockerfile = text
         if refused is not None:
-            messages.error(request, _say(refused))
+            refusals.append(_say(refused))
         else:
             try:
                 submission = submission_create(
@@ -55,8 +56,7 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
                     assignment=assignment,
                 )
             except ValidationError as exc:
-                for message in exc.messages:
-                    messages.error(request, message)
+                refusals.extend(exc.messages)
             else:
                 query = f"assignment={assignment.pk}&" if assignment else ""
                 return redirect(f"{exercise_url(exercise)}?{query}submission={submission.pk}#live")
@@ -65,6 +65,9 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
         if assignment
         else None
     )
+    for message in refusals:
+        messages.error(request, message)
+    refusal_text = standing_refusal_text(standing) if standing and standing.refusal else ""
     current = None
     if request.GET.get("submission", "").isdigit():
         current = submission_get_for_user(request.user, int(request.GET["submission"]))
@@ -86,7 +89,10 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "assignment": assignment,
             "standing": standing,
             "standing_text": standing_line(standing) if standing else "",
-            "refusal_text": standing_refusal_text(standing) if standing and standing.refusal else "",
+            # Said once: a refusal already in the message area is not repeated by the button.
+            "refusal_text": "" if refusal_text in refusals else refusal_text,
+            # After a refused form the panel shows the attempt before it, and says so.
+            "previous": bool(refusals) and current is not None,
         },
     )
 
