@@ -377,6 +377,7 @@ def _build_image(
                 stopped = _pump(proc, parser, limits.timeout_seconds, started, on_idle, watch.reason)
                 stopped = stopped or watch.final()
             oom_kills = group.oom_kills() if group else 0
+            at_memory_limit = group.memory_at_limit() if group else False
             pids_refused = group.pids_refused() if group else 0
             if group is not None and not group.step_uppers() and parser.ran_a_step():
                 log.warning(
@@ -417,11 +418,12 @@ def _build_image(
     if proc.returncode != 0:
         failed = parser.failed_vertex()
         killed = failed is not None and "exit code: 137" in failed.error
-        if (oom_kills and killed) or pids_refused:
+        # A kill the kernel counted explains the failure whatever the step's exit code: a
+        # compiler killed for memory makes `make` exit 2, not 137.
+        out_of_memory = bool(oom_kills) or (at_memory_limit and killed)
+        if out_of_memory or pids_refused:
             where = _step_words(failed)
-            code, message = (
-                _memory_message(limits, where) if oom_kills and killed else _pids_message(limits, where)
-            )
+            code, message = _memory_message(limits, where) if out_of_memory else _pids_message(limits, where)
             return BuildResult(
                 ok=False,
                 code=code,

@@ -31,6 +31,7 @@ RUN_DIR = Path(os.environ.get("LAYERLAB_RUN_DIR", "/run/layerlab/builds"))
 BUILD_TOKEN_ARG = "ftp_proxy"  # noqa: S105 (a build argument name, not a secret)
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 CONTROLLERS = ("pids", "memory")
+KMSG = "/dev/kmsg"
 
 
 def token_value(token: str) -> str:
@@ -109,9 +110,10 @@ class BuildCgroup:
         return CGROUP_ROOT / controller / self.parent / self.name
 
     def oom_kills(self) -> int:
-        """Processes the kernel killed because the build went over its memory share. Kernels
-        count the kill in the step's cgroup, which is gone once the step has ended; where no
-        count is left, a peak at the limit says the same."""
+        """Processes the kernel killed because the build went over its memory share. cgroup v2
+        counts them in the build's own `memory.events`; v1 counts them only in the killed
+        step's cgroup, gone once the step has ended, so there the kernel log says it: each kill
+        names the cgroup whose limit it enforced (`oom_memcg=/<parent>/b-<token>`)."""
         name, events = ("memory.events", "oom_kill") if _v2() else ("memory.oom_control", "oom_kill")
         base = self._dir("memory")
         kills = _read_int(base / name, events)
@@ -119,9 +121,13 @@ class BuildCgroup:
             for entry in os.scandir(base):
                 if entry.is_dir():
                     kills += _read_int(Path(entry.path) / name, events)
-        if not kills and self.memory_max and self.memory_peak() >= self.memory_max * 0.98:
-            kills = 1
-        return kills
+        return max(kills, kernel_log_count(f"oom_memcg=/{self.parent}/{self.name},"))
+
+    def memory_at_limit(self) -> bool:
+        """The build's peak reached its limit. Weaker than a counted kill: on cgroup v1 the peak
+        includes page cache, which a build that writes many files fills to the limit harmlessly;
+        it says "memory" only together with a step killed by SIGKILL (exit code 137)."""
+        return bool(self.memory_max) and self.memory_peak() >= self.memory_max * 0.98
 
     def pids_refused(self) -> int:
         """Times a process could not be started because the build had its share of processes
@@ -172,6 +178,30 @@ class BuildCgroup:
             total.files += use.files
             total.over_files = total.over_files or use.over_files
         return total
+
+
+def kernel_log_count(needle: str, *, max_bytes: int = 8 * 1024 * 1024) -> int:
+    """Records of the kernel's log buffer that contain `needle` (0 where it cannot be read)."""
+    try:
+        fd = os.open(KMSG, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return 0
+    found, read = 0, 0
+    try:
+        while read < max_bytes:
+            try:
+                record = os.read(fd, 8192)
+            except BlockingIOError:
+                break  # the end of the buffer
+            except OSError:
+                continue  # EPIPE: a record was overwritten while reading; go on with the next
+            if not record:
+                break
+            read += len(record)
+            found += needle.encode() in record
+    finally:
+        os.close(fd)
+    return found
 
 
 def measure(root: Path, *, max_files: int) -> DiskUse:

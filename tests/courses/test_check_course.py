@@ -72,8 +72,12 @@ def write_course(
 
 
 def check(*args: str) -> str:
-    out = StringIO()
-    call_command("check_course", *args, stdout=out, stderr=StringIO())
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("check_course", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        # The problems in full (a failed build's output), which the exception only counts.
+        raise CommandError(f"{exc}\n{err.getvalue()}") from exc
     return out.getvalue()
 
 

@@ -71,6 +71,16 @@ def test_a_memory_hog_is_stopped_at_its_share_and_told_so() -> None:
     assert "137" not in result.message
 
 
+def test_a_process_killed_for_memory_is_named_even_when_the_step_exits_with_its_own_code() -> None:
+    """A compiler killed for memory makes `make` exit 2: the step's code is not 137, and the
+    student must still hear it was memory, not a failed command."""
+    nonce = uuid.uuid4().hex[:8]
+    hog = f"FROM {BASE}\nRUN echo {nonce}\nRUN head -c 1500m /dev/zero | tail > /dev/null || exit 2\n"
+    result, _ = build(hog, memory_max_bytes=256 * MiB)
+    assert result.code == "memory_limit"
+    assert result.line == 3
+
+
 def _free_bytes() -> int:
     st = os.statvfs("/var/lib/docker")
     return st.f_bavail * st.f_frsize
