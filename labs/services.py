@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -16,13 +17,23 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.models import Membership
+from courses.models import CourseRun, Membership
 from labs import pipeline
 from labs.assets import asset_read
 from labs.events import LogBatcher, event_emit, gradebook_changed
 from labs.grading.rubric import rubric_from_data
 from labs.messages import korean
-from labs.models import Assignment, Exercise, Grading, Regrade, RegradeItem, Submission, SubmissionEvent
+from labs.models import (
+    Assignment,
+    AssignmentExercise,
+    Exercise,
+    Extension,
+    Grading,
+    Regrade,
+    RegradeItem,
+    Submission,
+    SubmissionEvent,
+)
 from labs.pipeline import ExerciseSpec
 from labs.selectors import assignment_standing, counted_submission_ids, standing_refusal_text
 from sandbox import cgroups, engine
@@ -687,3 +698,111 @@ def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | 
         item.submission_id: (item.new_status, item.new_score)
         for item in regrade.items.filter(status=RegradeItem.Status.DONE)
     }
+
+
+def assignment_save(
+    *,
+    run: CourseRun,
+    assignment: Assignment | None,
+    title: str,
+    title_en: str,
+    exercises: list[Exercise],
+    opens_at: datetime,
+    due_at: datetime,
+    late_until: datetime | None,
+    late_penalty: str,
+    late_penalty_percent: Decimal,
+    late_penalty_cap_percent: Decimal | None,
+    max_attempts: int | None,
+    min_interval_seconds: int,
+    counting: str,
+) -> Assignment:
+    """Creates an assignment of the run, or changes one, with its exercises in the given order.
+    An exercise that already has submissions for the assignment stays in it: removing it would
+    drop graded work from the gradebook."""
+    if not exercises:
+        raise ValidationError({"exercises": _("Choose at least one exercise.")}, code="no_exercises")
+    if any(e.course_id != run.course_id for e in exercises):
+        raise ValidationError({"exercises": _("Only exercises of the run's course.")}, code="wrong_course")
+    with transaction.atomic():
+        if assignment is None:
+            assignment = Assignment(run=run)
+        elif assignment.run_id != run.pk:
+            raise ValidationError(_("This assignment belongs to another run."), code="wrong_run")
+        assignment.title = title
+        assignment.title_en = title_en
+        assignment.opens_at = opens_at
+        assignment.due_at = due_at
+        assignment.late_until = late_until
+        assignment.late_penalty = late_penalty
+        assignment.late_penalty_percent = late_penalty_percent
+        assignment.late_penalty_cap_percent = late_penalty_cap_percent
+        assignment.max_attempts = max_attempts
+        assignment.min_interval_seconds = min_interval_seconds
+        assignment.counting = counting
+        assignment.full_clean()
+        assignment.save()
+        wanted = [e.pk for e in exercises]
+        dropped = assignment.items.exclude(exercise_id__in=wanted)
+        kept = Submission.objects.filter(
+            assignment=assignment, exercise_id__in=dropped.values("exercise_id")
+        ).values_list("exercise__title", flat=True)
+        if kept:
+            raise ValidationError(
+                {
+                    "exercises": _("“%(title)s” has submissions for this assignment; it stays in it.")
+                    % {"title": sorted(set(kept))[0]}
+                },
+                code="has_submissions",
+            )
+        dropped.delete()
+        for position, pk in enumerate(wanted):
+            AssignmentExercise.objects.update_or_create(
+                assignment=assignment, exercise_id=pk, defaults={"position": position}
+            )
+    return assignment
+
+
+def extension_grant(
+    *,
+    assignment: Assignment,
+    user_id: int,
+    due_at: datetime,
+    late_until: datetime | None = None,
+    extra_attempts: int = 0,
+    reason: str = "",
+) -> Extension:
+    """Gives one student of the run their own due time (and late window, and extra attempts),
+    replacing an extension they had. Their open gradebook rows are told."""
+    if not Membership.objects.filter(
+        run_id=assignment.run_id, user_id=user_id, role=Membership.Role.STUDENT
+    ).exists():
+        raise ValidationError({"user": _("Not a student of this run.")}, code="not_student")
+    if due_at <= assignment.opens_at:
+        raise ValidationError(
+            {"due_at": _("The due time must come after the opening time.")}, code="due_before_open"
+        )
+    if late_until is not None and late_until <= due_at:
+        raise ValidationError(
+            {"late_until": _("The late window must end after the due time.")}, code="late_before_due"
+        )
+    with transaction.atomic():
+        extension, _created = Extension.objects.update_or_create(
+            assignment=assignment,
+            user_id=user_id,
+            defaults={
+                "due_at": due_at,
+                "late_until": late_until,
+                "extra_attempts": extra_attempts,
+                "reason": reason,
+            },
+        )
+        gradebook_changed(assignment_id=assignment.pk, user_id=user_id)
+    return extension
+
+
+def extension_revoke(*, extension: Extension) -> None:
+    with transaction.atomic():
+        assignment_id, user_id = extension.assignment_id, extension.user_id
+        extension.delete()
+        gradebook_changed(assignment_id=assignment_id, user_id=user_id)
