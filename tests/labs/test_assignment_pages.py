@@ -231,6 +231,12 @@ def test_staff_see_the_students_page_with_a_note_and_no_score_of_their_own(setup
     )
     assert texts(html, "total") == []
     assert texts(html, "standing")[0] == "2 of 2 attempts left · due in 3 h (Asia/Seoul)"
+    gradebook = f"/runs/spring/assignments/{assignment.pk}/gradebook/"
+    assert text(html, "gradebook") == "Open the gradebook"
+    assert gradebook in attr_values(html, "href")
+    runs = get(client_for(instructor), "/runs/")
+    assert text(runs, "dashboard") == "Staff dashboard"
+    assert "/runs/spring/" in attr_values(runs, "href")
 
 
 def test_my_course_runs_lists_only_my_runs_with_their_assignments(setup) -> None:
