@@ -742,3 +742,80 @@ def test_the_gradebook_receives_the_students_new_row_when_their_submission_is_gr
     assert '<span class="score" data-role="score">50.0</span>' in msg["html"]
     assert row[0] - finished_at < 5  # the row came with the grading, not from a poll
     assert selectors.gradebook_for(world.assignment, user_ids=[bob.pk]).rows[0].cells[0].score == 50.0
+
+
+# Django admin -------------------------------------------------------------------------------
+
+ADMIN_PAGES = [
+    "/admin/courses/courserun/",
+    "/admin/courses/courserun/?q=spring",
+    "/admin/courses/courserun/{run}/change/",
+    "/admin/courses/membership/?role__exact=student",
+    "/admin/courses/membership/?q=alice",
+    "/admin/labs/assignment/",
+    "/admin/labs/assignment/?q=Week",
+    "/admin/labs/assignment/{a}/change/",
+    "/admin/labs/assignment/add/",
+    "/admin/labs/submission/?status__exact=done",
+    "/admin/labs/submission/?q=alice",
+    "/admin/labs/submission/{s}/change/",
+    "/admin/labs/regrade/",
+    "/admin/labs/regrade/{r}/change/",
+]
+
+
+def admin_path(world: World, path: str) -> str:
+    return path.format(run=world.run.pk, a=world.assignment.pk, s=world.submission.pk, r=world.regrade.pk)
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_the_admin_pages_open_for_a_superuser(world: World, path: str) -> None:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    assert client.get(admin_path(world, path)).status_code == 200
+
+
+def test_the_admin_lists_what_a_superuser_searches_and_filters_for(world: World) -> None:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    runs = client.get("/admin/courses/courserun/?q=spring").content.decode()
+    assert "Spring 2027" in runs and "Autumn 2027" not in runs
+    members = client.get(f"/admin/courses/membership/?role__exact=instructor&run__id__exact={world.run.pk}")
+    page = members.content.decode()
+    assert "ingrid" in page and "olga" not in page and "alice" not in page
+    exercises = client.get(f"/admin/labs/assignment/{world.assignment.pk}/change/").content.decode()
+    assert 'name="items-TOTAL_FORMS"' in exercises and 'name="extensions-TOTAL_FORMS"' in exercises
+
+
+def test_a_staff_account_sees_only_its_own_runs_in_the_admin_and_changes_only_where_it_instructs(
+    world: World,
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    ingrid = world.users["instructor"]
+    arne = world.users["assistant"]
+    assert not ingrid.is_staff and not arne.is_staff  # a role never makes an admin account
+    for user in (ingrid, arne):
+        user.is_staff = True
+        user.save()
+        user.user_permissions.set(
+            Permission.objects.filter(
+                codename__in=["view_assignment", "change_assignment", "view_courserun", "view_submission"]
+            )
+        )
+    autumn = AssignmentFactory(run=world.other_run, title="Autumn week 1")
+    client = Client()
+    client.force_login(ingrid)
+    listed = client.get("/admin/labs/assignment/").content.decode()
+    assert "Week 2" in listed and "Autumn week 1" not in listed
+    assert client.get(f"/admin/labs/assignment/{autumn.pk}/change/").status_code == 302  # "does not exist"
+    runs = client.get("/admin/courses/courserun/").content.decode()
+    assert "Spring 2027" in runs and "Autumn 2027" not in runs
+    subs = client.get("/admin/labs/submission/").content.decode()
+    assert f'href="/admin/labs/submission/{world.submission.pk}/change/' in subs
+    assert f'href="/admin/labs/submission/{world.practice.pk}/change/' in subs
+    change = client.get(f"/admin/labs/assignment/{world.assignment.pk}/change/").content.decode()
+    assert 'name="_save"' in change
+    client.force_login(arne)
+    view_only = client.get(f"/admin/labs/assignment/{world.assignment.pk}/change/").content.decode()
+    assert 'name="_save"' not in view_only  # an assistant looks, an instructor changes
