@@ -570,3 +570,20 @@ def assignment_page(
         items=items,
         total=row.total if row else None,
     )
+
+
+def assignments_accepting(
+    user: AbstractBaseUser, exercise: Exercise, *, at: datetime | None = None
+) -> list[Assignment]:
+    """The assignments of the user's runs that hold the exercise and accept a submission of it
+    now (open or late, by the user's own terms): where an attempt would count, which a
+    practice attempt does not."""
+    at = at or timezone.now()
+    found = list(
+        Assignment.objects.select_related("run")
+        .filter(items__exercise=exercise, run__memberships__user_id=user.pk)
+        .order_by("due_at", "id")
+        .distinct()
+    )
+    extensions = {e.assignment_id: e for e in Extension.objects.filter(user_id=user.pk, assignment__in=found)}
+    return [a for a in found if rules.phase(rules.terms_for(a, extensions.get(a.pk)), at) in ("open", "late")]

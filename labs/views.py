@@ -16,6 +16,7 @@ from labs.models import Exercise
 from labs.selectors import (
     assignment_for_exercise_page,
     assignment_standing,
+    assignments_accepting,
     standing_line,
     standing_refusal_text,
     submission_get_for_user,
@@ -87,6 +88,8 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "current": current,
             "graded_lines": dockerfile_rows(current.dockerfile) if current else [],
             "assignment": assignment,
+            # Practice counts for nothing: say where an attempt at this exercise would count.
+            "accepting": [] if assignment else assignments_accepting(request.user, exercise),
             "standing": standing,
             "standing_text": standing_line(standing) if standing else "",
             # Said once: a refusal already in the message area is not repeated by the button.

@@ -320,3 +320,44 @@ def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submi
         "이 과제에서 이 실습의 시도 2회를 모두 썼습니다. 더 이상 제출할 수 없습니다."
     ]
     assert text(korean, "live-title") == f"이전 제출 #{last.pk}"
+
+
+def test_a_practice_attempt_says_where_it_would_count(setup) -> None:
+    assignment, first, _, student = setup
+    closed = AssignmentFactory(
+        run=assignment.run,
+        title_en="Last week",
+        exercises=[first],
+        opens_at=timezone.now() - timedelta(days=9),
+        due_at=timezone.now() - timedelta(days=2),
+    )
+    html = get(client_for(student), first.get_absolute_url())
+    assert text(html, "practice") == (
+        "Practice: an attempt here counts for no assignment. Submit it for “Assignment 1”"
+    )
+    assert f"{first.get_absolute_url()}?assignment={assignment.pk}" in attr_values(html, "href")
+    assert f"{first.get_absolute_url()}?assignment={closed.pk}" not in attr_values(html, "href")
+    assert texts(exercise_page(client_for(student), first, assignment), "practice") == []
+    korean = get(client_for(student), first.get_absolute_url(), lang="ko")
+    assert (
+        text(korean, "practice")
+        == "연습: 여기서 한 시도는 어떤 과제에도 반영되지 않습니다. “과제 1”에 제출하기"
+    )
+    assert texts(get(client_for(UserFactory()), first.get_absolute_url()), "practice") == []
+
+
+def test_a_superuser_outside_the_run_sees_the_page_and_plain_exercise_links(setup) -> None:
+    assignment, first, second, _ = setup
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    html = get(client_for(admin), url(assignment))
+    assert len(texts(html, "staff-note")) == 1
+    links = [h for h in attr_values(html, "href") if h.startswith("/labs/") and "/exercises/" in h]
+    assert links == [first.get_absolute_url(), second.get_absolute_url()]
+    assert client_for(admin).get(first.get_absolute_url()).status_code == 200
+
+
+def test_a_held_attempt_is_named_in_the_pages_language(setup) -> None:
+    assignment, first, _, student = setup
+    held = SubmissionFactory(owner=student, exercise=first, assignment=assignment, status=Status.HELD)
+    html = exercise_page(client_for(student), first, assignment, "ko")
+    assert texts(html, str(held.pk), attr="data-history-status") == ["보류: 실습 자체를 고쳐야 합니다"]
