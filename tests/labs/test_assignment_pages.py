@@ -361,3 +361,17 @@ def test_a_held_attempt_is_named_in_the_pages_language(setup) -> None:
     held = SubmissionFactory(owner=student, exercise=first, assignment=assignment, status=Status.HELD)
     html = exercise_page(client_for(student), first, assignment, "ko")
     assert texts(html, str(held.pk), attr="data-history-status") == ["보류: 실습 자체를 고쳐야 합니다"]
+
+
+def test_the_history_of_an_assignment_shows_times_in_the_runs_zone(setup) -> None:
+    assignment, first, _, student = setup
+    Assignment.objects.filter(pk=assignment.pk).update(due_at=datetime(2099, 3, 1, tzinfo=UTC))
+    assignment.run.time_zone = "Europe/Berlin"
+    assignment.run.save()
+    made = SubmissionFactory(
+        owner=student, exercise=first, assignment=assignment, status=Status.DONE, score=1.0
+    )
+    Submission.objects.filter(pk=made.pk).update(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    html = exercise_page(client_for(student), first, assignment)
+    assert texts(html, "history-time") == ["2026-07-01 14:00"]  # summer time in Berlin
+    assert text(html, "standing").endswith("(Europe/Berlin)")
