@@ -142,9 +142,9 @@ def test_the_interval_refusal_says_when_the_next_attempt_is_possible(setup) -> N
     ]
     with translation.override("ko"):
         korean = refused(student, exercise, assignment).messages[0]
-    assert (
-        korean
-        == f"이 실습은 시도 사이에 10분 간격이 필요합니다. 다음 시도는 {next_at:%Y-%m-%d %H:%M} (Asia/Seoul)부터 가능합니다."
+    assert korean == (
+        "이 실습은 시도 사이에 10분 간격이 필요합니다. "
+        f"다음 시도는 {next_at:%Y-%m-%d %H:%M} (Asia/Seoul)부터 가능합니다."
     )
 
 
