@@ -27,6 +27,8 @@ from tests.factories import (
 )
 
 pytestmark = [
+    pytest.mark.docker,  # the live stack's worker builds what wins
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks need PostgreSQL (CI runs the suite on it)"
