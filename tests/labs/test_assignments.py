@@ -31,6 +31,7 @@ def _english():  # type: ignore[no-untyped-def]
     with translation.override("en"):
         yield
 
+
 Status = Submission.Status
 
 
