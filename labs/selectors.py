@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseRun, Membership, Session
 from labs import rules
-from labs.models import Assignment, Exercise, Extension, Submission, SubmissionEvent
+from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission, SubmissionEvent
 
 
 def user_is_course_staff(user: AbstractBaseUser | AnonymousUser, exercise: Exercise) -> bool:
@@ -31,9 +31,21 @@ def submission_can_view(user: AbstractBaseUser | AnonymousUser, submission: Subm
         return False
     if submission.owner_id == user.pk or user_is_course_staff(user, submission.exercise):
         return True
-    from labs.selectors_staff import submission_run_staff_can_view  # it reads this module
-
     return submission_run_staff_can_view(user.pk, submission)
+
+
+def submission_run_staff_can_view(user_id: int, submission: Submission) -> bool:
+    """Staff of a run see the submissions to its assignments and its students' practice on its
+    course; nothing of another run's assignments."""
+    staffed = Membership.objects.filter(user_id=user_id, role__in=Membership.STAFF).values("run_id")
+    if submission.assignment_id is not None:
+        return Assignment.objects.filter(pk=submission.assignment_id, run_id__in=staffed).exists()
+    return Membership.objects.filter(
+        run_id__in=staffed,
+        run__course_id=submission.exercise.course_id,
+        user_id=submission.owner_id,
+        role=Membership.Role.STUDENT,
+    ).exists()
 
 
 def submission_get_for_user(user: AbstractBaseUser | AnonymousUser, submission_id: int) -> Submission:
@@ -320,10 +332,19 @@ def gradebook_for(
     return Gradebook(assignment=assignment, exercises=exercises, rows=out)
 
 
-def counted_submission_ids(assignment: Assignment) -> list[int]:
-    """The submission that counts for each student and exercise now: what a regrade regrades."""
+def regrade_submission_ids(assignment: Assignment) -> list[int]:
+    """What a regrade grades again. With the last attempt counting, each student's counted
+    attempt per exercise. With the best counting, every graded attempt: a regrade that lowers
+    the best one may make another the best, and that one must carry a new score too."""
     book = gradebook_for(assignment)
-    return [c.counted.submission_id for row in book.rows for c in row.cells if c.counted is not None]
+    if assignment.counting == Assignment.Counting.LAST:
+        return [c.counted.submission_id for row in book.rows for c in row.cells if c.counted is not None]
+    students = [row.user_id for row in book.rows]
+    return list(
+        Submission.objects.filter(assignment=assignment, owner_id__in=students, status__in=Submission.COUNTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def assignments_to_regrade(exercise: Exercise) -> list[tuple[Assignment, int]]:
@@ -587,3 +608,11 @@ def assignments_accepting(
     )
     extensions = {e.assignment_id: e for e in Extension.objects.filter(user_id=user.pk, assignment__in=found)}
     return [a for a in found if rules.phase(rules.terms_for(a, extensions.get(a.pk)), at) in ("open", "late")]
+
+
+def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | None]]:
+    """What applying the regrade sets on each submission: (status, score)."""
+    return {
+        item.submission_id: (item.new_status, item.new_score)
+        for item in regrade.items.filter(status=RegradeItem.Status.DONE)
+    }

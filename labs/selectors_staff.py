@@ -30,7 +30,14 @@ from courses.models import CourseRun, Membership
 from labs import rules
 from labs.grading.criteria import NO_TEXT, Text, all_criteria
 from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission
-from labs.selectors import Cell, Gradebook, GradebookRow, gradebook_for, graded_score
+from labs.selectors import (
+    Cell,
+    Gradebook,
+    GradebookRow,
+    gradebook_for,
+    graded_score,
+    regrade_preview_overrides,
+)
 
 PASSING_SCORE = 60.0
 """A counted total at or above this passes. Exercises have no passing score of their own."""
@@ -431,7 +438,6 @@ def regrade_preview(regrade: Regrade) -> RegradePreview:
     """The gradebook now beside the gradebook applying the regrade would make: both from
     `gradebook_for`, the second with the regrade's results in place of the submissions' own,
     exactly what `regrade_apply` writes (`regrade_preview_overrides`), so the two agree."""
-    from labs.services import regrade_preview_overrides  # services import selectors
 
     assignment = regrade.assignment
     old = gradebook_for(assignment)
@@ -458,17 +464,3 @@ def regrade_items_applied(regrade: Regrade) -> QuerySet[RegradeItem]:
         .select_related("submission__owner", "submission__exercise")
         .order_by("submission__owner__username", "submission_id")
     )
-
-
-def submission_run_staff_can_view(user_id: int, submission: Submission) -> bool:
-    """Staff of a run see the submissions to its assignments and its students' practice on its
-    course; nothing of another run's assignments."""
-    staffed = Membership.objects.filter(user_id=user_id, role__in=Membership.STAFF).values("run_id")
-    if submission.assignment_id is not None:
-        return Assignment.objects.filter(pk=submission.assignment_id, run_id__in=staffed).exists()
-    return Membership.objects.filter(
-        run_id__in=staffed,
-        run__course_id=submission.exercise.course_id,
-        user_id=submission.owner_id,
-        role=Membership.Role.STUDENT,
-    ).exists()

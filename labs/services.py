@@ -35,7 +35,7 @@ from labs.models import (
     SubmissionEvent,
 )
 from labs.pipeline import ExerciseSpec
-from labs.selectors import assignment_standing, counted_submission_ids, standing_refusal_text
+from labs.selectors import assignment_standing, regrade_submission_ids, standing_refusal_text
 from sandbox import cgroups, engine
 from sandbox.limits import BuildLimits
 from sandbox.network import build_network
@@ -573,9 +573,10 @@ class QuietSink:
 
 
 def regrade_start(*, assignment: Assignment, by: AbstractBaseUser | None, reason: str = "") -> Regrade:
-    """Regrades, in the background and without changing anything yet, the submission that
-    counts for each student and exercise. Staff look at the preview, then apply it or not."""
-    ids = counted_submission_ids(assignment)
+    """Regrades, in the background and without changing anything yet, what counts or may count
+    for each student and exercise (`regrade_submission_ids`). Staff look at the preview, then
+    apply it or not."""
+    ids = regrade_submission_ids(assignment)
     with transaction.atomic():
         Regrade.objects.filter(
             assignment=assignment, status__in=[Regrade.Status.RUNNING, Regrade.Status.READY]
@@ -690,14 +691,6 @@ def regrade_apply(*, regrade: Regrade) -> int:
         regrade.applied_at = timezone.now()
         regrade.save(update_fields=["status", "applied_at"])
     return changed
-
-
-def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | None]]:
-    """What applying the regrade sets on each submission: (status, score)."""
-    return {
-        item.submission_id: (item.new_status, item.new_score)
-        for item in regrade.items.filter(status=RegradeItem.Status.DONE)
-    }
 
 
 def assignment_save(

@@ -116,3 +116,36 @@ def test_the_preview_shows_new_scores_and_applying_makes_the_gradebook_exactly_t
     again = client.post(f"{base}regrades/{regrade.pk}/apply/", follow=True)
     assert "Only a finished preview can be applied." in again.content.decode()
     assert [s.gradings.count() for s in graded] == [2, 2]
+
+
+def test_with_the_best_counting_every_graded_attempt_is_regraded_so_a_new_best_is_never_stale(
+    stack: Stack,
+) -> None:
+    exercise = ExerciseFactory(slug="tiny-best", rubric=rubric(10, 10))
+    run = CourseRunFactory(course=exercise.course, slug="autumn")
+    alice = MembershipFactory(run=run, user=UserFactory(username="alice")).user
+    assignment = AssignmentFactory(run=run, exercises=[exercise], counting="best")
+    first, second = (
+        wait_finished(
+            services.submission_create(
+                owner=alice, exercise=exercise, assignment=assignment, dockerfile=text
+            ).pk,
+            timeout=180,
+        )
+        for text in (USER_SET, EXEC_FORM)
+    )
+    assert gradebook_for(assignment).rows[0].cells[0].counted.submission_id == first.pk  # a tie: the earlier
+
+    exercise.rubric = rubric(30, 10)  # the counted attempt drops to 25, the other rises to 75
+    exercise.save()
+    regrade = services.regrade_start(assignment=assignment, by=None)
+    deadline = time.monotonic() + 180
+    while Regrade.objects.get(pk=regrade.pk).status == Regrade.Status.RUNNING:
+        assert time.monotonic() < deadline, "the regrade did not finish"
+        time.sleep(0.5)
+    assert sorted(regrade.items.values_list("submission_id", flat=True)) == [first.pk, second.pk]
+    services.regrade_apply(regrade=regrade)
+
+    counted = gradebook_for(assignment).rows[0].cells[0].counted
+    assert (counted.submission_id, counted.score) == (second.pk, 75.0)
+    assert Submission.objects.get(pk=first.pk).score == 25.0
