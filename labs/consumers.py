@@ -37,10 +37,14 @@ class SubmissionConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.submission_id = int(self.scope["url_route"]["kwargs"]["submission_id"])
+        # Accept, then close with a code: a close before accepting reaches the browser as 1006
+        # (abnormal), and the page would keep reconnecting instead of saying why.
         if user is None or not user.is_authenticated:
+            await self.accept()
             await self.close(code=4401)
             return
         if not await database_sync_to_async(_authorised)(user, self.submission_id):
+            await self.accept()
             await self.close(code=4403)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
