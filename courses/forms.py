@@ -10,10 +10,23 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Membership
 from courses.services import ROSTER_MAX_BYTES
+
+
+def form_add_errors(form: forms.Form, exc: ValidationError, *, unnamed_field: str | None = None) -> None:
+    """A service's refusal shown on the form: each message on its field where the form has it,
+    else on `unnamed_field` (None: above the form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(name if name in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(unnamed_field, error)
 
 
 class _Form(forms.Form):

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses import selectors, services
-from courses.forms import JoinForm, RoleForm, RosterApplyForm, RosterUploadForm, SignupForm
+from courses.forms import JoinForm, RoleForm, RosterApplyForm, RosterUploadForm, SignupForm, form_add_errors
 from courses.models import Membership
 
 
@@ -33,16 +33,6 @@ def _link_base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error("code", error)
-
-
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     """One address for a code on a slide: a logged-in student joins with it, anyone else signs
@@ -54,7 +44,7 @@ def join(request: HttpRequest) -> HttpResponse:
             try:
                 membership = services.membership_join(user=request.user, code=form.cleaned_data["code"])
             except ValidationError as exc:
-                _add_errors(form, exc)
+                form_add_errors(form, exc, unnamed_field="code")
             else:
                 messages.success(
                     request,
@@ -75,7 +65,7 @@ def join(request: HttpRequest) -> HttpResponse:
                 link_base=_link_base(request),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_errors(form, exc, unnamed_field="code")
         else:
             return render(request, "runs/signup_sent.html", {"email": user.email})
     after_login = reverse("runs:join")

@@ -466,22 +466,27 @@ class SubmissionSink:
         self._emit(Kind.SCORE, payload)
 
 
+def _run_pipeline(submission: Submission, *, scope_name: str, sink: pipeline.Sink) -> pipeline.Outcome:
+    """Grades the submission's Dockerfile against its exercise as it is now. The scope's
+    clean-up runs before this returns: whoever sees the result sees a clean engine."""
+    with engine.build_scope(scope_name) as scope:
+        return pipeline.grade(
+            spec=exercise_spec(submission.exercise),
+            dockerfile=submission.dockerfile,
+            dockerignore=submission.dockerignore,
+            tag=scope.tag,
+            labels=scope.labels,
+            sink=sink,
+            cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
+        )
+
+
 def _grade(submission: Submission) -> None:
     sink = SubmissionSink(submission)
-    # The scope's clean-up runs before the final status: whoever sees "done" sees a clean engine.
-    with engine.build_scope(str(submission.pk)) as scope:
-        try:
-            outcome = pipeline.grade(
-                spec=exercise_spec(submission.exercise),
-                dockerfile=submission.dockerfile,
-                dockerignore=submission.dockerignore,
-                tag=scope.tag,
-                labels=scope.labels,
-                sink=sink,
-                cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
-            )
-        finally:
-            sink.batcher.flush()
+    try:
+        outcome = _run_pipeline(submission, scope_name=str(submission.pk), sink=sink)
+    finally:
+        sink.batcher.flush()
     submission.build_seconds = outcome.build_seconds or None
     submission.results = [r.as_dict() for r in outcome.results]
     submission.save(update_fields=["build_seconds", "results"])
@@ -609,16 +614,7 @@ def regrade_item_run(*, item_id: int) -> None:
         return
     submission = item.submission
     try:
-        with engine.build_scope(f"regrade-{item.pk}") as scope:
-            outcome = pipeline.grade(
-                spec=exercise_spec(submission.exercise),
-                dockerfile=submission.dockerfile,
-                dockerignore=submission.dockerignore,
-                tag=scope.tag,
-                labels=scope.labels,
-                sink=QuietSink(),
-                cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
-            )
+        outcome = _run_pipeline(submission, scope_name=f"regrade-{item.pk}", sink=QuietSink())
     except pipeline.ExerciseFault as fault:
         _regrade_item_end(item, status=RegradeItem.Status.ERROR, message=f"{fault.kind}: {fault.detail}")
         return

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from courses.forms import form_add_errors
 from courses.models import CourseRun
 from courses.selectors import run_get_for_staff
 from labs import exports, services
@@ -41,16 +42,6 @@ def _run(request: HttpRequest, run_slug: str) -> CourseRun:
 def _instructor_only(run: CourseRun) -> None:
     if not run.viewer_can_manage:  # type: ignore[attr-defined]
         raise PermissionDenied(_("Only the run's instructors may do this."))
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 @login_required
@@ -90,7 +81,7 @@ def _assignment_form(request: HttpRequest, run: CourseRun, assignment: Assignmen
         try:
             saved = services.assignment_save(run=run, assignment=assignment, **form.service_kwargs())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -130,7 +121,7 @@ def extensions(request: HttpRequest, run_slug: str, assignment_id: int) -> HttpR
                 reason=data["reason"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(
                 request,
