@@ -70,7 +70,7 @@ class MembershipInline(admin.TabularInline):
 class CourseRunAdmin(RunScopedAdmin):
     run_lookup = "pk"
     list_display = ("slug", "title", "course", "starts_on", "ends_on", "time_zone", "joining_open", "members")
-    list_filter = ("course", "joining_open", "time_zone")
+    list_filter = (("course", admin.RelatedOnlyFieldListFilter), "joining_open", "time_zone")
     search_fields = ("slug", "title", "course__slug", "course__title", "invitation_code")
     date_hierarchy = "starts_on"
     inlines = [MembershipInline]
@@ -88,7 +88,7 @@ class CourseRunAdmin(RunScopedAdmin):
 @admin.register(Membership)
 class MembershipAdmin(RunScopedAdmin):
     list_display = ("user", "user_email", "run", "role", "created_at")
-    list_filter = ("role", "run")
+    list_filter = ("role", ("run", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "run__slug")
     list_select_related = ("user", "run")
     raw_id_fields = ("user",)

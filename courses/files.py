@@ -436,7 +436,18 @@ def course_import(data: CourseData) -> list[str]:
     return out
 
 
-GRADING_FIELDS = ("rubric", "behaviour_tests", "solution_dockerfile", "context_files", "allowed_base_images")
+GRADING_FIELDS = (
+    "rubric",
+    "behaviour_tests",
+    "solution_dockerfile",
+    "solution_dockerignore",
+    "context_files",
+    "assets",
+    "allowed_base_images",
+    "network",
+    "benchmark",
+    "build_timeout_seconds",
+)
 
 
 def _regrade_hints(exercise: Exercise, report: str) -> list[str]:
@@ -444,7 +455,8 @@ def _regrade_hints(exercise: Exercise, report: str) -> list[str]:
     its staff preview a regrade (nothing is regraded by itself)."""
     if not report.startswith("updated"):
         return []
-    changed = [f for f in GRADING_FIELDS if f in report]
+    fields = report.partition("(")[2].rstrip(")").split(", ")
+    changed = [f for f in GRADING_FIELDS if f in fields]
     if not changed:
         return []
     return [

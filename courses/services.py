@@ -41,6 +41,8 @@ Role = Membership.Role
 
 SIGNUP_SALT = "layerlab.signup-confirm"
 ROSTER_MAX_BYTES = 1024 * 1024
+EMAIL_MAX_LENGTH = 254  # the User model's email column
+
 ROSTER_MAX_ROWS = 5000
 NAME_MAX = 150
 
@@ -459,6 +461,8 @@ def _plan(run: CourseRun, text: str) -> RosterPlan:
         if email:
             try:
                 validate_email(email)
+                if len(email) > EMAIL_MAX_LENGTH:
+                    raise ValidationError("too long")
             except ValidationError:
                 wrong(number, values, _("“%(email)s” is not a valid email address.") % {"email": email})
                 continue

@@ -57,7 +57,12 @@ class GradingInline(admin.TabularInline):
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "exercise", "assignment", "status", "score", "failure_code", "created_at")
-    list_filter = ("status", "assignment__run", "assignment", "exercise__course")
+    list_filter = (
+        "status",
+        ("assignment__run", admin.RelatedOnlyFieldListFilter),
+        ("assignment", admin.RelatedOnlyFieldListFilter),
+        ("exercise__course", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("owner__username", "owner__email", "exercise__slug", "failure_code")
     list_select_related = ("owner", "exercise", "assignment")
     date_hierarchy = "created_at"
@@ -102,7 +107,7 @@ class ExtensionInline(admin.TabularInline):
 @admin.register(Assignment)
 class AssignmentAdmin(RunScopedAdmin):
     list_display = ("title", "run", "opens_at", "due_at", "late_until", "max_attempts", "counting")
-    list_filter = ("run", "counting", "late_penalty")
+    list_filter = (("run", admin.RelatedOnlyFieldListFilter), "counting", "late_penalty")
     search_fields = ("title", "title_en", "run__slug", "run__title")
     list_select_related = ("run",)
     date_hierarchy = "due_at"
@@ -133,7 +138,7 @@ class RegradeAdmin(RunScopedAdmin):
 
     run_lookup = "assignment__run"
     list_display = ("id", "assignment", "run", "status", "created_by", "created_at", "applied_at")
-    list_filter = ("status", "assignment__run")
+    list_filter = ("status", ("assignment__run", admin.RelatedOnlyFieldListFilter))
     search_fields = ("assignment__title", "assignment__run__slug", "reason", "created_by__username")
     list_select_related = ("assignment__run", "created_by")
     readonly_fields = ("assignment", "created_by", "status", "reason", "created_at", "applied_at")

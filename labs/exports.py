@@ -66,6 +66,15 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A name or email as text, never a formula: a spreadsheet runs a cell that starts with one
+    of these (a name like `=HYPERLINK(...)` from a roster), so it is kept as text with a quote."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def gradebook_csv(book: Gradebook) -> bytes:
     """One row per student: username, name, email, then each exercise's counted score,
     attempts used and late (yes/no), then the total."""
@@ -76,7 +85,7 @@ def gradebook_csv(book: Gradebook) -> bytes:
         header += [f"{e.slug} score", f"{e.slug} attempts", f"{e.slug} late"]
     writer.writerow([*header, "total"])
     for row in book.rows:
-        line = [row.username, row.name, row.email]
+        line = [_text(row.username), _text(row.name), _text(row.email)]
         for cell in row.cells:
             late = bool(cell.counted and cell.counted.late)
             line += [_number(cell.score), str(cell.used), "yes" if late else "no"]

@@ -104,6 +104,10 @@ class Submission(models.Model):
     COUNTED = (Status.DONE, Status.FAILED)
     """Only a grading the student's Dockerfile decided counts as an attempt: never our fault
     (error) or the exercise's (held)."""
+    PENDING = (*ACTIVE, Status.HELD)
+    """Not graded yet but going to be: each holds its attempt at an assignment until it is
+    graded (a held one once its exercise is fixed), so a broken exercise cannot be used to
+    submit past the cap."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="submissions")
@@ -358,6 +362,9 @@ class RegradeItem(models.Model):
     new_results = models.JSONField(default=list, blank=True)
     new_image_size = models.BigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker took it.")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -36,7 +36,7 @@ def submission_can_view(user: AbstractBaseUser | AnonymousUser, submission: Subm
 
 def submission_run_staff_can_view(user_id: int, submission: Submission) -> bool:
     """Staff of a run see the submissions to its assignments and its students' practice on its
-    course; nothing of another run's assignments."""
+    course since they joined the run; nothing of another run's assignments."""
     staffed = Membership.objects.filter(user_id=user_id, role__in=Membership.STAFF).values("run_id")
     if submission.assignment_id is not None:
         return Assignment.objects.filter(pk=submission.assignment_id, run_id__in=staffed).exists()
@@ -45,6 +45,7 @@ def submission_run_staff_can_view(user_id: int, submission: Submission) -> bool:
         run__course_id=submission.exercise.course_id,
         user_id=submission.owner_id,
         role=Membership.Role.STUDENT,
+        created_at__lte=submission.created_at,  # not what they practised before joining this run
     ).exists()
 
 
@@ -121,12 +122,13 @@ def attempts_in_flight_or_counted(
     *, user_id: int, assignment: Assignment, exercise: Exercise
 ) -> QuerySet[Submission]:
     """The submissions that use up an attempt: graded by the student's Dockerfile, or still on
-    their way (they may count). Our faults (error) and the exercise's (held) never do."""
+    their way (they may count; a held one is graded once its exercise is fixed). Our faults
+    (error) never do."""
     return Submission.objects.filter(
         owner_id=user_id,
         assignment=assignment,
         exercise=exercise,
-        status__in=[*Submission.COUNTED, *Submission.ACTIVE],
+        status__in=[*Submission.COUNTED, *Submission.PENDING],
     )
 
 
@@ -230,6 +232,8 @@ class Cell:
     used: int
     pending: bool
     counted: rules.Counted | None
+    max_attempts: int | None = None
+    """The student's own cap (their extension's extra attempts included); None: no cap."""
 
     @property
     def score(self) -> float | None:
@@ -293,14 +297,14 @@ def gradebook_for(
     used: dict[tuple[int, int], int] = {}
     pending: set[tuple[int, int]] = set()
     rows = Submission.objects.filter(
-        assignment=assignment, owner_id__in=ids, status__in=[*Submission.COUNTED, *Submission.ACTIVE]
+        assignment=assignment, owner_id__in=ids, status__in=[*Submission.COUNTED, *Submission.PENDING]
     ).order_by("created_at", "id")
     for pk, owner_id, exercise_id, status, score, created_at in rows.values_list(
         "pk", "owner_id", "exercise_id", "status", "score", "created_at"
     ):
         key = (owner_id, exercise_id)
         used[key] = used.get(key, 0) + 1
-        if status in Submission.ACTIVE:
+        if status in Submission.PENDING:
             pending.add(key)
             continue
         if overrides and pk in overrides:
@@ -315,6 +319,7 @@ def gradebook_for(
                 used=used.get((m.user_id, e.pk), 0),
                 pending=(m.user_id, e.pk) in pending,
                 counted=rules.counted(terms, graded.get((m.user_id, e.pk), [])),
+                max_attempts=terms.max_attempts,
             )
             for e in exercises
         ]

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import (
     BooleanField,
     Case,
+    Exists,
     F,
     FloatField,
     OuterRef,
@@ -138,11 +139,16 @@ def run_dashboard(run: CourseRun, *, at: datetime | None = None) -> Dashboard:
 
 def run_submissions(run: CourseRun) -> QuerySet[Submission]:
     """Everything of the run: submissions to its assignments, and its students' practice on
-    its course. Another run's assignments are never in it, even for the same course."""
-    students = Membership.objects.filter(run=run, role=Membership.Role.STUDENT).values("user_id")
+    its course since they joined it. Another run's assignments are never in it, even for the
+    same course."""
+    joined = Membership.objects.filter(
+        run=run,
+        role=Membership.Role.STUDENT,
+        user_id=OuterRef("owner_id"),
+        created_at__lte=OuterRef("created_at"),
+    )
     return Submission.objects.filter(
-        Q(assignment__run=run)
-        | Q(assignment__isnull=True, exercise__course_id=run.course_id, owner_id__in=students)
+        Q(assignment__run=run) | Q(Exists(joined), assignment__isnull=True, exercise__course_id=run.course_id)
     )
 
 

@@ -585,15 +585,22 @@ def regrade_start(*, assignment: Assignment, by: AbstractBaseUser | None, reason
     """Regrades, in the background and without changing anything yet, what counts or may count
     for each student and exercise (`regrade_submission_ids`). Staff look at the preview, then
     apply it or not."""
-    ids = regrade_submission_ids(assignment)
     with transaction.atomic():
+        # One regrade per assignment at a time: the assignment's row is the lock, so two
+        # instructors starting at once do not both build everything.
+        Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
+        ids = regrade_submission_ids(assignment)
         Regrade.objects.filter(
             assignment=assignment, status__in=[Regrade.Status.RUNNING, Regrade.Status.READY]
         ).update(status=Regrade.Status.DISCARDED)
         regrade = Regrade.objects.create(assignment=assignment, created_by=by, reason=reason)
         scores = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "score"))
+        now = timezone.now()
         items = RegradeItem.objects.bulk_create(
-            [RegradeItem(regrade=regrade, submission_id=pk, old_score=scores.get(pk)) for pk in ids]
+            [
+                RegradeItem(regrade=regrade, submission_id=pk, old_score=scores.get(pk), enqueued_at=now)
+                for pk in ids
+            ]
         )
         if not items:
             regrade.status = Regrade.Status.READY
@@ -604,15 +611,34 @@ def regrade_start(*, assignment: Assignment, by: AbstractBaseUser | None, reason
 
 
 def _enqueue_regrade(item_id: int) -> None:
-    current_app.send_task(REGRADE_TASK, args=[item_id])
+    try:
+        current_app.send_task(REGRADE_TASK, args=[item_id])
+    except Exception:
+        # The broker is away: the sweep sends it again (`regrade_sweep`); the others still go.
+        log.exception("could not send regrade item %s", item_id)
 
 
 def regrade_item_run(*, item_id: int) -> None:
     """Grades one submission's Dockerfile again against the exercise as it is now. Our faults
     are retried by the task (RetryLater) and end the item as an error after the last try,
     shown to staff; the submission itself is untouched until the regrade is applied."""
-    item = RegradeItem.objects.select_related("submission__exercise", "regrade").get(pk=item_id)
-    if item.status != RegradeItem.Status.PENDING or item.regrade.status != Regrade.Status.RUNNING:
+    with transaction.atomic():
+        item = (
+            RegradeItem.objects.select_for_update(of=("self",))
+            .select_related("submission__exercise", "regrade")
+            .get(pk=item_id)
+        )
+        if item.status != RegradeItem.Status.PENDING or item.regrade.status != Regrade.Status.RUNNING:
+            return
+        if item.started_at is not None and timezone.now() - item.started_at < _REGRADE_STALE:
+            return  # a live worker has it (a duplicate delivery)
+        item.attempts += 1
+        item.started_at = timezone.now()
+        item.save(update_fields=["attempts", "started_at"])
+    if item.attempts > settings.LAYERLAB_MAX_GRADE_ATTEMPTS:
+        _regrade_item_end(
+            item, status=RegradeItem.Status.ERROR, message="could not regrade: a worker was lost each time"
+        )
         return
     submission = item.submission
     try:
@@ -622,6 +648,7 @@ def regrade_item_run(*, item_id: int) -> None:
         return
     except Exception as exc:
         log.exception("regrading submission %s failed on our side", submission.pk)
+        RegradeItem.objects.filter(pk=item.pk).update(started_at=None)  # free for the retry
         raise RetryLater(str(exc)) from exc
     if outcome.failure is not None:
         _regrade_item_end(
@@ -642,6 +669,25 @@ def regrade_item_run(*, item_id: int) -> None:
         new_results=[r.as_dict() for r in outcome.results],
         new_image_size=outcome.facts.size,
     )
+
+
+_REGRADE_STALE = timedelta(seconds=settings.LAYERLAB_TASK_TIME_LIMIT + 120)
+
+
+def regrade_sweep() -> int:
+    """Sends again every waiting item of a running regrade whose task may be lost (sent long
+    ago and not started, or started by a worker that has been gone longer than any grading
+    takes). A duplicate is a no-op; an item taken too often ends as an error. Returns how many."""
+    now = timezone.now()
+    resend = now - timedelta(seconds=settings.LAYERLAB_QUEUE_RESEND_SECONDS)
+    lost = RegradeItem.objects.filter(
+        status=RegradeItem.Status.PENDING, regrade__status=Regrade.Status.RUNNING, enqueued_at__lt=resend
+    ).filter(models.Q(started_at__isnull=True) | models.Q(started_at__lt=now - _REGRADE_STALE))
+    ids = list(lost.values_list("pk", flat=True))
+    for pk in ids:
+        RegradeItem.objects.filter(pk=pk).update(enqueued_at=now)
+        transaction.on_commit(lambda pk=pk: _enqueue_regrade(pk))
+    return len(ids)
 
 
 def regrade_item_give_up(*, item_id: int, message: str) -> None:
@@ -677,18 +723,63 @@ def regrade_apply(*, regrade: Regrade) -> int:
             submission = Submission.objects.select_for_update().get(pk=item.submission_id)
             if not submission.gradings.exists():
                 _record_grading(submission)  # graded before histories were kept
+            old_score = submission.score
             submission.status = item.new_status
             submission.score = item.new_score
             submission.results = item.new_results
             if item.new_image_size is not None:
                 submission.image_size = item.new_image_size
-            submission.save(update_fields=["status", "score", "results", "image_size"])
+            if item.new_status == Status.DONE:
+                submission.failure_code = submission.failure_message = ""
+                submission.failure_line = None
+            else:
+                submission.failure_code, submission.failure_message = "regraded", item.message
+            submission.save(
+                update_fields=[
+                    "status",
+                    "score",
+                    "results",
+                    "image_size",
+                    "failure_code",
+                    "failure_message",
+                    "failure_line",
+                ]
+            )
             _record_grading(submission, source=Grading.Source.REGRADE, regrade=regrade)
+            _tell_regraded(submission, old_score)
             changed += 1
         regrade.status = Regrade.Status.APPLIED
         regrade.applied_at = timezone.now()
         regrade.save(update_fields=["status", "applied_at"])
     return changed
+
+
+def _tell_regraded(submission: Submission, old_score: float | None) -> None:
+    """The submission's own page follows its events: it hears of the new result too."""
+    new = "-" if submission.score is None else f"{submission.score:.1f}"
+    was = "-" if old_score is None else f"{old_score:.1f}"
+    message = f"Regraded after the exercise changed: {new} (was {was})."
+    event_emit(
+        submission_id=submission.pk,
+        kind=Kind.STATUS,
+        payload={
+            "status": submission.status,
+            "message": message,
+            "message_ko": f"실습이 바뀌어 다시 채점했습니다: {new}점 (이전 {was}점).",
+            "message_code": "regraded",
+            "code": "regraded",
+            "image_size": submission.image_size,
+            "layer_count": submission.layer_count,
+            "build_seconds": submission.build_seconds,
+            "score": submission.score,
+        },
+    )
+    if submission.score is not None:
+        event_emit(
+            submission_id=submission.pk,
+            kind=Kind.SCORE,
+            payload={"score": submission.score, "regraded": True},
+        )
 
 
 def assignment_save(

@@ -37,6 +37,7 @@ def regrade_item_task(self, item_id: int) -> None:  # type: ignore[no-untyped-de
 @shared_task(ignore_result=True)
 def submission_sweep_task() -> None:
     services.submission_sweep()
+    services.regrade_sweep()
 
 
 @worker_ready.connect

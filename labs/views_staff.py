@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.forms import form_add_errors
-from courses.models import CourseRun
+from courses.models import CourseRun, Membership
 from courses.selectors import run_get_for_staff
 from labs import exports, services
 from labs import selectors_staff as staff
@@ -42,6 +42,13 @@ def _run(request: HttpRequest, run_slug: str) -> CourseRun:
 def _instructor_only(run: CourseRun) -> None:
     if not run.viewer_can_manage:  # type: ignore[attr-defined]
         raise PermissionDenied(_("Only the run's instructors may do this."))
+
+
+def _teaching_staff_only(run: CourseRun) -> None:
+    """Instructors and assistants of the run (and superusers) change a student's terms; a
+    course's authors may look at every run but teach none of them."""
+    if not (run.viewer_can_manage or run.viewer_role in Membership.STAFF):  # type: ignore[attr-defined]
+        raise PermissionDenied(_("Only the run's instructors and assistants may do this."))
 
 
 @login_required
@@ -109,6 +116,8 @@ def extensions(request: HttpRequest, run_slug: str, assignment_id: int) -> HttpR
         if found is not None:
             initial["student"] = found
     form = ExtensionForm(request.POST or None, initial=initial, zone=run.tz, students=staff.run_students(run))
+    if request.method == "POST":
+        _teaching_staff_only(run)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -147,6 +156,7 @@ def extension_revoke(
     request: HttpRequest, run_slug: str, assignment_id: int, extension_id: int
 ) -> HttpResponse:
     run = _run(request, run_slug)
+    _teaching_staff_only(run)
     assignment = staff.assignment_get_in_run(run, assignment_id)
     extension = staff.extension_get_in_assignment(assignment, extension_id)
     username = extension.user.get_username()

@@ -60,8 +60,9 @@
   const t = (key, fallback) => panel.dataset["i18n" + key] || fallback;
   const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
   // Fixed messages are shown in the page's language; anything else (a student's build error,
-  // a policy message) is shown as the server wrote it.
-  const message = (p) => (p.message_code && panel.dataset["i18nMsg" + cap(p.message_code)]) || p.message || "";
+  // a policy message) as the server wrote it, in Korean where it sent a Korean text too.
+  const message = (p) =>
+    (p.message_code && panel.dataset["i18nMsg" + cap(p.message_code)]) || (lang === "ko" && p.message_ko) || p.message || "";
   let lastSeq = 0;
   let finished = false;
   let retry = 0;

@@ -1,6 +1,6 @@
 """An assignment's rules, enforced on the server: membership, the exercise set, the window,
-the attempt cap (error and held attempts never use one), the interval, extensions; and the
-gradebook that counts what they allow."""
+the attempt cap (an error never uses one; a held one keeps its own until graded), the
+interval, extensions; and the gradebook that counts what they allow."""
 
 from __future__ import annotations
 
@@ -80,13 +80,24 @@ def test_the_cap_refuses_the_attempt_after_the_last_and_says_which_rule(setup) -
     assert Submission.objects.filter(owner=student).count() == 2
 
 
-def test_our_fault_and_a_held_exercise_never_use_up_an_attempt(setup) -> None:
+def test_our_fault_never_uses_up_an_attempt(setup) -> None:
     assignment, exercise, student = setup
-    for status in (Status.ERROR, Status.HELD, Status.ERROR):
-        SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=status)
+    for _ in range(3):
+        SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.ERROR)
     standing = selectors.assignment_standing(user=student, assignment=assignment, exercise=exercise)
     assert (standing.used, standing.left) == (0, 2)
     assert submit(student, exercise, assignment).status == Status.QUEUED
+
+
+def test_a_held_submission_keeps_its_attempt_until_the_fixed_exercise_grades_it(setup) -> None:
+    """A broken exercise must not let a student submit past the cap: each held one is graded
+    (and counts) once the exercise is fixed."""
+    assignment, exercise, student = setup
+    for _ in range(2):
+        SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.HELD)
+    assert refused(student, exercise, assignment).code == "no_attempts"
+    cell = selectors.gradebook_for(assignment).rows[0].cells[0]
+    assert (cell.used, cell.pending, cell.counted) == (2, True, None)
 
 
 def test_a_submission_still_being_graded_holds_its_attempt(setup) -> None:

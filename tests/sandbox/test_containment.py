@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -126,6 +127,7 @@ def test_the_sweep_removes_step_records_a_dead_build_left_without_its_cgroup(tmp
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     assert cgroups.reap(PARENT, older_than_seconds=600) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name]
+    shutil.rmtree(fresh)  # the fixture that looks for leftovers may read RUN_DIR before it is put back
 
 
 def test_a_build_cgroup_that_cannot_be_removed_still_loses_its_step_records(tmp_path) -> None:
