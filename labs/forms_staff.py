@@ -89,6 +89,7 @@ class AssignmentForm(forms.Form):
     )
 
     def __init__(self, *args: Any, zone: zoneinfo.ZoneInfo, exercises: QuerySet[Exercise], **kwargs: Any):
+        kwargs.setdefault("label_suffix", "")  # labels without a colon, as on the other pages
         super().__init__(*args, **kwargs)
         zone_name = str(zone.key)
         self.fields["exercises"].queryset = exercises  # type: ignore[attr-defined]
@@ -166,6 +167,7 @@ class ExtensionForm(forms.Form):
     reason = forms.CharField(label=_("Reason (staff only)"), max_length=200, required=False)
 
     def __init__(self, *args: Any, zone: zoneinfo.ZoneInfo, students: QuerySet[Membership], **kwargs: Any):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         zone_name = str(zone.key)
         self.fields["student"].queryset = students  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from courses.models import Membership
-from labs.models import Submission
+from labs.models import Assignment, Submission
 from tests.browser import login
 from tests.factories import (
     AssignmentFactory,
@@ -118,8 +118,14 @@ def test_a_student_submits_to_an_assignment_and_sees_one_attempt_fewer_left(stac
     context.close()
 
 
-def test_the_instructor_sees_the_score_arrive_live_in_the_gradebook_and_exports_it(stack, browser):
-    run, assignment, exercise = classroom("gradebook-ex")
+def test_the_instructor_creates_an_assignment_sees_the_score_arrive_live_and_exports_it(stack, browser):
+    exercise = ExerciseFactory(
+        slug="gradebook-ex",
+        title_en="Run as a user",
+        starter_dockerfile="FROM python:3.11-slim\nCOPY . /app\nCMD python /app/app.py\n",
+        rubric=RUBRIC,
+    )
+    run = CourseRunFactory(course=exercise.course, slug="run-gradebook-ex", time_zone="Asia/Seoul")
     student = UserFactory(username="jiwoo", first_name="지우", last_name="김", email="jiwoo@example.org")
     MembershipFactory(run=run, user=student, role=Membership.Role.STUDENT)
     MembershipFactory(run=run, user=UserFactory(username="prof"), role=Membership.Role.INSTRUCTOR)
@@ -127,6 +133,25 @@ def test_the_instructor_sees_the_score_arrive_live_in_the_gradebook_and_exports_
     staff_context = browser.new_context(locale="en-US", accept_downloads=True)
     staff = staff_context.new_page()
     login(staff, stack.base_url, "prof")
+
+    # The instructor makes the assignment on the run's dashboard, in the run's local time.
+    staff.goto(f"{stack.base_url}/runs/{run.slug}/")
+    staff.get_by_role("link", name="New assignment").click()
+    now = timezone.localtime(timezone.now(), run.tz)
+    staff.get_by_label("Title", exact=True).fill("과제 1")
+    staff.get_by_label("Title in English").fill("Week 1 homework")
+    staff.get_by_label(f"Run as a user ({exercise.slug})").check()
+    staff.get_by_label("Opens at (Asia/Seoul)").fill((now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    staff.get_by_label("Due at (Asia/Seoul)").fill(
+        (now + timedelta(hours=3, minutes=20)).strftime("%Y-%m-%dT%H:%M")
+    )
+    staff.get_by_label("Attempts per exercise").fill("3")
+    staff.get_by_role("button", name="Create").click()
+    assignment = Assignment.objects.get(run=run)
+    assert (assignment.title_en, assignment.max_attempts) == ("Week 1 homework", 3)
+    assert list(assignment.exercises.all()) == [exercise]
+    staff.screenshot(path=str(ARTIFACTS / "classroom-assignment-created.png"), full_page=True)
+
     staff.goto(stack.base_url + assignment_path(assignment))
     staff.locator('[data-role="gradebook"]').click()  # the student's page links staff to the gradebook
     expect(staff).to_have_url(f"{stack.base_url}/runs/{run.slug}/assignments/{assignment.pk}/gradebook/")
