@@ -46,7 +46,15 @@ class ExerciseChoiceField(forms.ModelMultipleChoiceField):
         return f"{localized(obj)} ({obj.slug})"
 
 
-class AssignmentForm(forms.Form):
+class _Form(forms.Form):
+    """Labels without Django's trailing colon, as on the other pages."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AssignmentForm(_Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     title_en = forms.CharField(label=_("Title in English"), max_length=200, required=False)
     exercises = ExerciseChoiceField(
@@ -89,7 +97,6 @@ class AssignmentForm(forms.Form):
     )
 
     def __init__(self, *args: Any, zone: zoneinfo.ZoneInfo, exercises: QuerySet[Exercise], **kwargs: Any):
-        kwargs.setdefault("label_suffix", "")  # labels without a colon, as on the other pages
         super().__init__(*args, **kwargs)
         zone_name = str(zone.key)
         self.fields["exercises"].queryset = exercises  # type: ignore[attr-defined]
@@ -161,13 +168,12 @@ class StudentChoiceField(forms.ModelChoiceField):
         return f"{obj.user.get_username()} — {name}" if name else obj.user.get_username()
 
 
-class ExtensionForm(forms.Form):
+class ExtensionForm(_Form):
     student = StudentChoiceField(label=_("Student"), queryset=Membership.objects.none())
     extra_attempts = forms.IntegerField(label=_("Extra attempts"), min_value=0, max_value=100, initial=0)
     reason = forms.CharField(label=_("Reason (staff only)"), max_length=200, required=False)
 
     def __init__(self, *args: Any, zone: zoneinfo.ZoneInfo, students: QuerySet[Membership], **kwargs: Any):
-        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         zone_name = str(zone.key)
         self.fields["student"].queryset = students  # type: ignore[attr-defined]
@@ -183,7 +189,7 @@ class ExtensionForm(forms.Form):
         self.order_fields(["student", "due_at", "late_until", "extra_attempts", "reason"])
 
 
-class RegradeStartForm(forms.Form):
+class RegradeStartForm(_Form):
     reason = forms.CharField(
         label=_("Why (for the record)"),
         max_length=300,
@@ -192,7 +198,7 @@ class RegradeStartForm(forms.Form):
     )
 
 
-class SubmissionFilterForm(forms.Form):
+class SubmissionFilterForm(_Form):
     """The run's submissions, narrowed; every field may be left empty."""
 
     student = forms.TypedChoiceField(label=_("Student"), required=False, coerce=int, empty_value=None)
