@@ -758,14 +758,23 @@ def _tell_regraded(submission: Submission, old_score: float | None) -> None:
     """The submission's own page follows its events: it hears of the new result too."""
     new = "-" if submission.score is None else f"{submission.score:.1f}"
     was = "-" if old_score is None else f"{old_score:.1f}"
-    message = f"Regraded after the exercise changed: {new} (was {was})."
+    if new == was:
+        message, korean_text = (
+            f"Regraded after the exercise changed: still {new}.",
+            f"실습이 바뀌어 다시 채점했습니다: 그대로 {new}점.",
+        )
+    else:
+        message, korean_text = (
+            f"Regraded after the exercise changed: {new} (was {was}).",
+            f"실습이 바뀌어 다시 채점했습니다: {new}점 (이전 {was}점).",
+        )
     event_emit(
         submission_id=submission.pk,
         kind=Kind.STATUS,
         payload={
             "status": submission.status,
             "message": message,
-            "message_ko": f"실습이 바뀌어 다시 채점했습니다: {new}점 (이전 {was}점).",
+            "message_ko": korean_text,
             "message_code": "regraded",
             "code": "regraded",
             "image_size": submission.image_size,

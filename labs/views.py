@@ -205,5 +205,9 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     return render(
         request,
         "labs/submission.html",
-        {"submission": submission, "graded_lines": dockerfile_rows(submission.dockerfile)},
+        {
+            "submission": submission,
+            "graded_lines": dockerfile_rows(submission.dockerfile),
+            "gradings": list(submission.gradings.all()),
+        },
     )

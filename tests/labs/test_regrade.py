@@ -113,6 +113,11 @@ def test_the_preview_shows_new_scores_and_applying_makes_the_gradebook_exactly_t
             ("regrade", new),
         ]
     assert Regrade.objects.get(pk=regrade.pk).status == Regrade.Status.APPLIED
+    history = client.get(f"/labs/submissions/{graded[0].pk}/").content.decode()
+    listed = history.split('data-role="gradings"')[1].split("</section>")[0]
+    assert "Results this submission has had" in listed
+    scores = [part.split("</span>")[0] for part in listed.split('data-role="grading-score">')[1:]]
+    assert scores == ["50.0", "75.0"]
     again = client.post(f"{base}regrades/{regrade.pk}/apply/", follow=True)
     assert "Only a finished preview can be applied." in again.content.decode()
     assert [s.gradings.count() for s in graded] == [2, 2]
