@@ -26,7 +26,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from courses.demo import APP_PY, SOLUTION  # noqa: E402
+from authoring.demo import APP_PY, SOLUTION  # noqa: E402
 from courses.models import Course, Session  # noqa: E402
 from labs.models import Exercise, Submission  # noqa: E402
 from labs.services import submission_create, submission_grade  # noqa: E402

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "channels",
     "courses",
     "labs",
+    "authoring",
 ]
 
 MIDDLEWARE = [

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from courses.demo import DEMO_USERS, demo_load
+from authoring.demo import DEMO_USERS, demo_load
 from labs.models import Exercise
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.django_db]

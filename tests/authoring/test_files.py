@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from courses.files import CourseFileError, course_export, course_import, course_read
+from authoring.files import CourseFileError, course_export, course_import, course_read
 from courses.models import Course, Session
 from labs.models import Exercise, Submission
 from tests.factories import AssignmentFactory, CourseRunFactory, SubmissionFactory

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from courses.files import CourseFileError, course_import, course_read
+from authoring.files import CourseFileError, course_import, course_read
 
 
 class Command(BaseCommand):

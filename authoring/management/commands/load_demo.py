@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from courses.demo import DEMO_RUN, demo_load
+from authoring.demo import DEMO_RUN, demo_load
 from courses.models import CourseRun
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.files import course_export
+from authoring.files import course_export
 from courses.models import Course
 
 

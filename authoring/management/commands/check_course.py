@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from courses.files import CourseFileError, ExerciseData, course_read
+from authoring.files import CourseFileError, ExerciseData, course_read
 from labs import pipeline
 from labs.assets import AssetError, asset_fetch
 from labs.management.commands.grade import ConsoleSink
