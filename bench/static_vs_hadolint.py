@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from labs.grading.static import STATIC_IDS, run_static  # noqa: E402
+from labs.grading.registry import DOCKERFILE_IDS  # noqa: E402
+from labs.grading.static import run_static  # noqa: E402
 from sandbox.dockerfile import parse  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -44,7 +45,7 @@ def time_static(files: dict[str, str], rounds: int) -> tuple[float, dict[str, fl
             started = time.perf_counter()
             results = run_static(text, parse(text), dockerignore=None, context_paths=())
             per_file[name] += time.perf_counter() - started
-            assert len(results) == len(STATIC_IDS)
+            assert len(results) == len(DOCKERFILE_IDS)
     means = {name: total / rounds for name, total in per_file.items()}
     return statistics.fmean(means.values()), means
 
@@ -88,9 +89,7 @@ def main() -> None:
     static_mean, static_means = time_static(files, args.rounds)
     hadolint_mean, hadolint_means, unparsed = time_hadolint(binary, paths, args.hadolint_rounds)
 
-    print(
-        f"corpus: {len(files)} Dockerfiles in {CORPUS.relative_to(ROOT)}; {len(STATIC_IDS)} static criteria"
-    )
+    print(f"corpus: {len(files)} Dockerfiles in {CORPUS.relative_to(ROOT)}; {len(DOCKERFILE_IDS)} criteria")
     print(f"baseline: {version} ({binary}), one process per file")
     print(f"{'file':44} {'run_static ms':>14} {'hadolint ms':>12}")
     for name in files:

@@ -13,11 +13,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from labs.grading.criteria import CheckResult, all_criteria
+from labs.grading.catalogue import CheckResult, korean
 from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
+from labs.grading.registry import all_criteria
 from labs.grading.rubric import Rubric, Score, default_rubric, score
 from labs.grading.static import run_static
-from labs.messages import korean
 from sandbox import catalogue, engine, layers, policy
 from sandbox import run as sandbox_run
 from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
@@ -101,12 +101,16 @@ class Outcome:
 def effective_rubric(spec: ExerciseSpec) -> Rubric:
     if spec.rubric is not None and spec.rubric.items:
         return spec.rubric
-    skip = {"run.healthcheck", "run.healthcheck_declared"}
+    absent = set()  # evidence this exercise cannot give
     if not spec.behaviour_tests:
-        skip.add("run.behaviour")
+        absent.add("structure")
     if not spec.benchmark:
-        skip.add("run.speed")
-    return default_rubric(i for i in all_criteria() if i not in skip)
+        absent.add("speed")
+    return default_rubric(
+        i
+        for i, r in all_criteria().items()
+        if r.criterion.in_default_rubric and not absent & set(r.criterion.needs)
+    )
 
 
 def check_payload(result: CheckResult, rubric: Rubric) -> dict[str, Any]:
@@ -401,23 +405,14 @@ def _image_results(
         "reference_size": spec.reference_size,
         "dependency_lines": tuple(lines["deps"]),
     }
-    needs: dict[str, set[str]] = {
-        "opt.image_size": set(),
-        "opt.layer_count": {"base"},
-        "sec.no_history_secrets": set(),
-        "opt.efficiency": {"layers"},
-        "opt.no_build_tools": {"layers"},
-        "opt.no_package_caches": {"layers"},
-        "sec.no_secret_files": {"layers"},
-        "sec.setuid": {"layers", "base"},
-        "sec.non_root": {"user"},
-        "run.behaviour": {"structure"},
-        "run.healthcheck": {"health"},
-        "opt.build_cache": {"rebuild"},
-        "run.speed": {"speed"},
-    }
-    pending = [i for i in ids if i in needs]
-    health_options = rubric.options_for("run.healthcheck") if "run.healthcheck" in ids else {}
+    needs = {i: set(registry[i].criterion.needs) for i in ids if registry[i].criterion.source != "dockerfile"}
+    pending = list(needs)
+
+    def options_of(need: str) -> Mapping[str, Any]:
+        """The rubric options of the criterion judged from `need` (one criterion asks for it)."""
+        return next((rubric.options_for(i) for i in ids if need in needs.get(i, ())), {})
+
+    health_options = options_of("health")
 
     def runs_user() -> dict[str, Any]:
         return {"user": sandbox_run.effective_user(tag, facts.user, labels=labels)}
@@ -438,7 +433,7 @@ def _image_results(
         return {"health": sandbox_run.healthcheck(tag, wait_seconds=wait_s, labels=labels)}
 
     def rebuild() -> dict[str, Any]:
-        options = rubric.options_for("opt.build_cache")
+        options = options_of("rebuild")
         source = _probe_file(files, str(options.get("source_file", "")))
         if source is None:
             return {"rebuild": None}
@@ -467,7 +462,7 @@ def _image_results(
             if needs[cid] <= done:
                 pending.remove(cid)
                 ev = ImageEvidence(**evidence)
-                result = registry[cid].check(ev, rubric.options_for(cid))
+                result = registry[cid].check(ev, rubric.options_for(cid), registry[cid].say)
                 results.append(result)
                 sink.check(check_payload(result, rubric))
 
@@ -483,7 +478,7 @@ def _image_results(
                 done.add(name)
             if finished:
                 judge_ready()
-    if "run.speed" in pending:
+    if any("speed" in needs[i] for i in pending):
         evidence.update(_speed(spec, tag, labels, sink))
         done.add("speed")
         judge_ready()

@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from courses.models import CourseRun, Membership
 from labs import rules
-from labs.grading.criteria import NO_TEXT, Text, all_criteria
+from labs.grading.catalogue import NO_TEXT, Text
+from labs.grading.registry import all_criteria
 from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission
 from labs.selectors import (
     Cell,

@@ -22,8 +22,8 @@ from courses.models import CourseRun, Membership
 from labs import pipeline
 from labs.assets import asset_read
 from labs.events import LogBatcher, event_emit, gradebook_changed
+from labs.grading.catalogue import korean
 from labs.grading.rubric import rubric_from_data
-from labs.messages import korean
 from labs.models import (
     Assignment,
     AssignmentExercise,

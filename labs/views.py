@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from courses.markdown import render as render_markdown
 from courses.templatetags.layerlab import localized
-from labs.messages import korean
+from labs.grading.catalogue import korean
 from labs.models import Exercise
 from labs.selectors import (
     assignment_for_exercise_page,

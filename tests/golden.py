@@ -60,8 +60,8 @@ ALLOWED = (
 
 def grade_case(case: dict[str, Any]) -> dict[str, Any]:
     """Everything grading says about one Dockerfile before it is built."""
+    from labs.grading.catalogue import korean
     from labs.grading.static import run_static
-    from labs.messages import korean
     from sandbox import policy
     from sandbox.dockerfile import DockerfileSyntaxError, parse
 

@@ -4,7 +4,8 @@ stale; `manage.py criteria_docs` writes it)."""
 
 from __future__ import annotations
 
-from labs.grading.criteria import CATEGORIES, Registered, all_criteria
+from labs.grading.catalogue import CATEGORIES
+from labs.grading.registry import Registered, all_criteria
 
 SOURCES = {"dockerfile": "the Dockerfile", "image": "the built image", "run": "running the image"}
 

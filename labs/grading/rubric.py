@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from labs.grading.criteria import CheckResult, Registered, all_criteria
+from labs.grading.catalogue import CheckResult
+from labs.grading.registry import Registered, all_criteria
 
 DEFAULT_REQUIRED_CAP = 59.0
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from labs.grading.criteria import all_criteria
 from labs.grading.reference import criteria_markdown
+from labs.grading.registry import all_criteria
 from labs.management.commands.criteria_docs import DOC
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labs.grading.criteria import all_criteria
 from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
+from labs.grading.registry import all_criteria
 
 MB = 1_000_000
 
@@ -45,7 +45,7 @@ def ev(**kw) -> ImageEvidence:
 
 def judge(cid, evidence, **options):
     reg = all_criteria()[cid]
-    return reg.check(evidence, {**reg.options, **options})
+    return reg.check(evidence, {**reg.options, **options}, reg.say)
 
 
 def test_image_size_gets_full_credit_under_the_threshold_and_a_curve_above_it():

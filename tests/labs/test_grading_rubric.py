@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.grading.criteria import CheckResult
+from labs.grading.catalogue import CheckResult
 from labs.grading.rubric import RubricError, rubric_from_data, rubric_load, score
 
 EXERCISE_YAML = """\

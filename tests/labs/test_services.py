@@ -142,7 +142,7 @@ def test_more_than_the_per_minute_limit_on_one_exercise_is_refused_counting_what
 
 
 def test_refusals_reach_a_korean_student_in_korean_with_the_line():
-    from labs.messages import korean
+    from labs.grading.catalogue import korean
 
     text = korean(
         "base_not_allowed",

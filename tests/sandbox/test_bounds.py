@@ -17,15 +17,9 @@ from typing import Any, TypeVar
 import pytest
 from django.conf import settings
 
-from labs.grading.static import (
-    MAX_IGNORE_PATTERN_CHARS,
-    MAX_IGNORE_PATTERNS,
-    MAX_SHELL_COMMANDS,
-    MAX_SHELL_DEPTH,
-    DockerIgnore,
-    run_static,
-)
-from labs.messages import korean
+from labs.grading.catalogue import korean
+from labs.grading.shell import MAX_SHELL_COMMANDS, MAX_SHELL_DEPTH
+from labs.grading.static import run_static
 from sandbox.dockerfile import (
     MAX_EXPANDED_TOTAL,
     MAX_EXPANDED_WORD,
@@ -39,6 +33,7 @@ from sandbox.dockerfile import (
     expand,
     parse,
 )
+from sandbox.dockerignore import MAX_IGNORE_PATTERN_CHARS, MAX_IGNORE_PATTERNS, DockerIgnore
 from sandbox.policy import check_dockerfile
 
 MB = 1024 * 1024

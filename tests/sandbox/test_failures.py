@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from labs.messages import KO_BUILD, korean
+from labs.grading.catalogue import failure_templates, korean
 from sandbox import engine, failures
 from sandbox.build import step_sources
 from sandbox.dockerfile import parse
@@ -535,7 +535,7 @@ def test_a_failed_internal_step_no_row_knows_is_ours() -> None:
 def test_every_students_row_has_a_template_and_korean() -> None:
     codes = {row.code for row in failures.TABLE if row.party == "student"}
     assert codes <= failures.CODES
-    assert set(failures.TEMPLATES) - {"build_error"} == set(KO_BUILD)
+    assert set(failures.TEMPLATES) - {"build_error"} == set(failure_templates("build"))
 
 
 @pytest.mark.parametrize("key", sorted(set(failures.TEMPLATES) - {"build_error"}))
@@ -548,7 +548,7 @@ def test_each_message_reads_back_into_korean(key: str) -> None:
     code = key.split(":", 1)[0]
     message = "line 3: " + template.format(**params)
     assert parse_message(code, message, 3) == (key, params)
-    assert korean(code, message, line=3) == "3번째 줄: " + KO_BUILD[key].format(**params)
+    assert korean(code, message, line=3) == "3번째 줄: " + failure_templates("build")[key].format(**params)
 
 
 def test_a_failed_command_in_korean() -> None:

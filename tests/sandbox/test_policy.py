@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from labs.messages import korean
+from labs.grading.catalogue import korean
 from sandbox import engine
 from sandbox.build import BuildRequest, build_image, step_sources
 from sandbox.dockerfile import parse

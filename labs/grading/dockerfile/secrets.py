@@ -1,0 +1,337 @@
+"""Secrets and trust: no secret in ARG/ENV, TLS verification left on, no download piped into a shell.
+
+Each check is named after its criterion (`texts/secrets.yaml`)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Iterable
+
+from labs.grading.catalogue import (
+    CheckResult,
+    Finding,
+    Say,
+    Text,
+    findings_text,
+    lines_of,
+    particle,
+)
+from labs.grading.facts import StaticInput
+from labs.grading.shell import APT, ASSIGN_RE, INTERPRETERS, PY_RE, SHELLS, Cmd, is_pip
+from sandbox.dockerfile import (
+    Instruction,
+    ParsedDockerfile,
+)
+
+_SECRET_WORDS = frozenset(
+    {
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PASSPHRASE",
+        "PWD_SECRET",
+        "SECRET",
+        "SECRETS",
+        "TOKEN",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "CREDS",
+        "APIKEY",
+        "PRIVATEKEY",
+        "AUTHTOKEN",
+    }
+)
+_SECRET_PAIRS = frozenset(
+    {
+        ("API", "KEY"),
+        ("ACCESS", "KEY"),
+        ("PRIVATE", "KEY"),
+        ("SECRET", "KEY"),
+        ("AUTH", "KEY"),
+        ("CLIENT", "SECRET"),
+        ("ENCRYPTION", "KEY"),
+        ("MASTER", "KEY"),
+        ("SIGNING", "KEY"),
+        ("LICENSE", "KEY"),
+    }
+)
+_NOT_SECRET_LAST = frozenset(
+    {"URL", "URI", "PATH", "FILE", "DIR", "HOST", "ENDPOINT", "SERVER", "NAME", "USER", "USERNAME", "TYPE"}
+)
+_PUBLIC_KEY_PREFIX = frozenset({"PUBLIC", "PUB", "GPG", "PGP", "SORT", "CACHE", "PARTITION"})
+_KEY_VALUE_RE = re.compile(
+    r"(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30}|github_pat_[A-Za-z0-9_]{30}|glpat-[A-Za-z0-9_-]{20}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10}|sk-[A-Za-z0-9_-]{20}|AIza[0-9A-Za-z_-]{35}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY"
+    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}+\.eyJ[A-Za-z0-9_-]{10,}+\."
+)
+"""Searched, never matched whole: `{30}` finds what `{30,}` did without running to the end of
+every `github_pat_` in a long value, and a JWT is tried only where a run of its characters
+starts (`eyJeyJeyJ...` would otherwise be re-read from every `eyJ`: quadratic)."""
+_TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def secret_name(name: str) -> bool:
+    """Whether an ARG/ENV name says it holds a secret. Names that point at a secret (`*_FILE`,
+    `*_URL`, `*_PATH`) and public-key material used to verify downloads (`GPG_KEY`,
+    `PUBLIC_KEY`) are not secrets; `TOKENIZERS_PARALLELISM` and `KEYBOARD` are not either."""
+    tokens = [t.upper() for t in _TOKEN_SPLIT.split(name) if t]
+    if not tokens or tokens[-1] in _NOT_SECRET_LAST:
+        return False
+    if any(t in _SECRET_WORDS for t in tokens):
+        return True
+    if any(pair in _SECRET_PAIRS for pair in itertools.pairwise(tokens)):
+        return True
+    if tokens[-1] in ("KEY", "KEYS"):
+        return len(tokens) == 1 or tokens[-2] not in _PUBLIC_KEY_PREFIX
+    return False
+
+
+def _entropy(value: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def secret_value(value: str) -> bool:
+    """Whether a value looks like a credential: a known key format, or a long random string
+    (hex-only strings are checksums and fingerprints, not flagged)."""
+    value = value.strip().strip("\"'")
+    if _KEY_VALUE_RE.search(value):
+        return True
+    if len(value) < 32 or "$" in value or not re.fullmatch(r"[A-Za-z0-9+/=_-]+", value):
+        return False
+    if re.fullmatch(r"[0-9a-fA-F]+", value):
+        return False
+    classes = sum(1 for pattern in ("[a-z]", "[A-Z]", "[0-9]") if re.search(pattern, value))
+    return classes == 3 and _entropy(value) >= 4.2
+
+
+def _arg_env_pairs(ins: Instruction) -> list[tuple[str, str | None]]:
+    if ins.keyword == "ENV":
+        return [(k, v) for k, v in zip(ins.args[::2], ins.args[1::2], strict=False)]
+    if ins.keyword == "ARG":
+        out: list[tuple[str, str | None]] = []
+        for token in ins.args:
+            name, eq, value = token.partition("=")
+            out.append((name, value if eq else None))
+        return out
+    return []
+
+
+def _all_instructions(parsed: ParsedDockerfile) -> Iterable[Instruction]:
+    for ins in parsed.instructions:
+        yield ins.inner if ins.inner is not None else ins
+
+
+def no_secret_args(inp: StaticInput, say: Say) -> CheckResult:
+    """Never repeats a secret value in the detail: the feedback is shown and stored."""
+    findings: list[Finding] = []
+    names: list[str] = []
+    for ins in _all_instructions(inp.parsed):
+        for name, value in _arg_env_pairs(ins):
+            if secret_name(name):
+                names.append(name)
+                findings.append(
+                    Finding(
+                        ins.start_line,
+                        f"{ins.keyword} `{name}` looks like a secret and stays readable in the image",
+                        f"{ins.keyword} {particle(f'`{name}`', '은')} 비밀 값으로 보이며 이미지에서 읽을 "
+                        "수 있습니다",
+                    )
+                )
+            elif value is not None and secret_value(value):
+                names.append(name)
+                findings.append(
+                    Finding(
+                        ins.start_line,
+                        f"the value of {ins.keyword} `{name}` looks like a key or token",
+                        f"{ins.keyword} `{name}`의 값이 키나 토큰처럼 보입니다",
+                    )
+                )
+    if findings:
+        return say.result("fail", names, lines_of(findings), findings_text(findings))
+    return say.result(
+        "pass",
+        [],
+        (),
+        Text("No ARG or ENV looks like a secret.", "비밀 값으로 보이는 ARG나 ENV가 없습니다."),
+    )
+
+
+_CURL_ARG_SHORT = frozenset("oOHdXAeubcTwmCKErYyzFUQPxD")
+_TLS_ENV_OFF: dict[str, Callable[[str], bool]] = {
+    "NODE_TLS_REJECT_UNAUTHORIZED": lambda v: v.strip() == "0",
+    "PYTHONHTTPSVERIFY": lambda v: v.strip() == "0",
+    "GIT_SSL_NO_VERIFY": lambda v: v.strip().lower() not in ("", "0", "false", "no"),
+    "NPM_CONFIG_STRICT_SSL": lambda v: v.strip().lower() in ("false", "0", "no"),
+    "PIP_TRUSTED_HOST": lambda v: v.strip() != "",
+    "CURL_INSECURE": lambda v: v.strip().lower() not in ("", "0", "false", "no"),
+}
+_GIT_SSL_TAIL = re.compile(r"sslverify\s*+=?+\s*+(?:false|0|no|off)$", re.IGNORECASE)
+_APT_VERIFY_OFF = re.compile(
+    r"Acquire::https?::(?:[^=:]*+::)?Verify-(Peer|Host)(?:\s*+=\s*+|[^\S ]*+ \s*+)\"?false", re.IGNORECASE
+)
+"""`\\s*[= ]\\s*` written so that a run of blanks has one reading (possessive), not one per split."""
+
+
+def _git_ssl_off(word: str) -> bool:
+    """What `http\\.(?:[^ =]*\\.)?sslverify\\s*=?\\s*(false|0|no|off)$` says (`http.sslVerify=false`,
+    `http.https://host/.sslverify false`), found from the end in linear time: that pattern
+    backtracks over every dot after every `http.` in the word."""
+    tail = _GIT_SSL_TAIL.search(word)
+    if tail is None:
+        return False
+    head = word[: tail.start()].lower()
+    if head.endswith("http."):
+        return True
+    at = head.rfind("http.")
+    between = head[at + 5 :]
+    return at >= 0 and between.endswith(".") and " " not in between and "=" not in between
+
+
+def _curl_insecure(cmd: Cmd) -> bool:
+    for word in cmd.words[1:]:
+        if word == "--insecure":
+            return True
+        if word.startswith("-") and not word.startswith("--"):
+            for letter in word[1:]:
+                if letter == "k":
+                    return True
+                if letter in _CURL_ARG_SHORT:
+                    break
+    return False
+
+
+def _tls_off_env(name: str, value: str) -> bool:
+    check = _TLS_ENV_OFF.get(name.upper())
+    return check is not None and check(value)
+
+
+def _assigned(cmd: Cmd) -> list[tuple[str, str]]:
+    pairs = list(cmd.assigns)
+    if cmd.name in ("export", "declare", "typeset", "readonly", "local"):
+        for word in cmd.words[1:]:
+            if ASSIGN_RE.match(word):
+                key, _, value = word.partition("=")
+                pairs.append((key, value))
+    return pairs
+
+
+def _tls_problem(cmd: Cmd) -> tuple[str, str] | None:
+    words = cmd.words
+    lowered = [w.lower() for w in words]
+    if cmd.name == "curl" and _curl_insecure(cmd):
+        return (
+            "`curl -k/--insecure` skips certificate checks",
+            "`curl -k/--insecure`는 인증서 검증을 건너뜁니다",
+        )
+    if cmd.name == "wget" and cmd.has_flag("--no-check-certificate"):
+        return "`wget --no-check-certificate`", "`wget --no-check-certificate`는 인증서 검증을 건너뜁니다"
+    if (is_pip(cmd)[0] or cmd.name in ("uv", "poetry")) and (
+        cmd.has_flag("--trusted-host") or any("trusted-host" in w for w in lowered[1:])
+    ):
+        return (
+            "pip `--trusted-host` accepts any certificate",
+            "pip `--trusted-host`는 아무 인증서나 받아들입니다",
+        )
+    if cmd.name in ("npm", "yarn", "pnpm"):
+        joined = " ".join(lowered[1:])
+        if re.search(r"strict-ssl(\s+|=)(false|0)", joined) or "--strict-ssl=false" in lowered:
+            return (
+                f"`{cmd.name}` with `strict-ssl false`",
+                f"`{cmd.name}`의 `strict-ssl false`는 인증서 검증을 끕니다",
+            )
+    if cmd.name == "git":
+        for i, word in enumerate(words):
+            if _git_ssl_off(word) or (
+                word.lower().endswith("sslverify")
+                and i + 1 < len(words)
+                and words[i + 1].lower() in ("false", "0")
+            ):
+                return (
+                    "git with `http.sslVerify=false`",
+                    "git의 `http.sslVerify=false`는 인증서 검증을 끕니다",
+                )
+    if cmd.name in APT and any(_APT_VERIFY_OFF.search(w) for w in words):
+        return "apt with `Verify-Peer false`", "apt의 `Verify-Peer false`는 인증서 검증을 끕니다"
+    for name, value in _assigned(cmd):
+        if _tls_off_env(name, value):
+            return (
+                f"`{name}={value}` turns TLS verification off",
+                f"{particle(f'`{name}={value}`', '은')} TLS 검증을 끕니다",
+            )
+    return None
+
+
+def tls_verify(inp: StaticInput, say: Say) -> CheckResult:
+    findings: list[Finding] = []
+    for ins in _all_instructions(inp.parsed):
+        if ins.keyword in ("ENV", "ARG"):
+            for name, value in _arg_env_pairs(ins):
+                if value is not None and _tls_off_env(name, value.strip("\"'")):
+                    findings.append(
+                        Finding(
+                            ins.start_line,
+                            f"{ins.keyword} `{name}={value}` turns TLS verification off",
+                            f"{ins.keyword} {particle(f'`{name}={value}`', '은')} TLS 검증을 끕니다",
+                        )
+                    )
+    for run in inp.facts.runs:
+        for c in run.cmds:
+            problem = _tls_problem(c)
+            if problem is not None:
+                findings.append(Finding(c.line, problem[0], problem[1]))
+    if findings:
+        findings.sort(key=lambda f: f.line)
+        return say.result("fail", len(findings), lines_of(findings), findings_text(findings))
+    return say.result(
+        "pass", 0, (), Text("No step turns TLS verification off.", "TLS 검증을 끄는 단계가 없습니다.")
+    )
+
+
+_DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
+_SUBST_DOWNLOAD = re.compile(r"(\$\(|<\(|`)\s*(curl|wget)\b")
+
+
+def no_curl_pipe_sh(inp: StaticInput, say: Say) -> CheckResult:
+    findings: list[Finding] = []
+    for run in inp.facts.runs:
+        downloading: dict[int, Cmd] = {}
+        for c in run.cmds:
+            if c.name in _DOWNLOADERS:
+                downloading.setdefault(c.pipeline, c)
+            elif c.name in INTERPRETERS or PY_RE.match(c.name):
+                source = downloading.get(c.pipeline)
+                if source is not None:
+                    findings.append(
+                        Finding(
+                            c.line,
+                            f"`{source.name} … | {c.name}` runs a downloaded script unverified",
+                            f"{particle(f'`{source.name} … | {c.name}`', '은')} 내려받은 스크립트를 검증 없이 "
+                            "실행합니다",
+                        )
+                    )
+                    continue
+            if c.name in SHELLS | {"eval", "source", "."} and any(
+                _SUBST_DOWNLOAD.search(w) for w in c.words[1:]
+            ):
+                findings.append(
+                    Finding(
+                        c.line,
+                        f"`{c.name}` runs the output of a download unverified",
+                        f"{particle(f'`{c.name}`', '이')} 내려받은 내용을 검증 없이 실행합니다",
+                    )
+                )
+    if findings:
+        return say.result("fail", len(findings), lines_of(findings), findings_text(findings))
+    return say.result(
+        "pass",
+        0,
+        (),
+        Text("No download is piped into a shell.", "내려받은 내용을 셸로 바로 실행하지 않습니다."),
+    )
