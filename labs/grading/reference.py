@@ -7,6 +7,15 @@ from __future__ import annotations
 from labs.grading.catalogue import CATEGORIES
 from labs.grading.registry import Registered, all_criteria
 
+EVIDENCE = {
+    "layers": "every layer's files (deleted ones too)",
+    "base": "the base image's layers",
+    "user": "the user the image really runs as",
+    "structure": "the exercise's behaviour tests, run in the image",
+    "health": "the image's HEALTHCHECK, run until healthy",
+    "rebuild": "a rebuild after a one-line source edit",
+    "speed": "a benchmark timed against a baseline image",
+}
 SOURCES = {"dockerfile": "the Dockerfile", "image": "the built image", "run": "running the image"}
 
 
@@ -23,6 +32,10 @@ def _section(entry: Registered) -> list[str]:
         "",
         f"- Judged from {SOURCES[c.source]}; default weight {c.default_weight}.",
     ]
+    if not c.in_default_rubric:
+        lines.append("- Not in the default rubric: an exercise's rubric names it when it applies.")
+    if c.needs:
+        lines.append(f"- Evidence: {'; '.join(EVIDENCE[n] for n in c.needs)}.")
     if c.anchors:
         lines.append(f"- Corresponds to: {', '.join(c.anchors)}.")
     if entry.options:
@@ -48,7 +61,7 @@ def criteria_markdown() -> str:
         "",
         f"Layerlab judges a submission on {len(registry)} criteria. Their ids are stable: rubrics and "
         "feedback name them. A rubric picks criteria by id and gives each a weight (and, for some, "
-        "options); without a rubric every criterion counts with its default weight.",
+        "options); without a rubric every criterion in the default rubric counts with its default weight.",
         "",
     ]
     for category in CATEGORIES:
