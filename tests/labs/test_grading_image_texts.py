@@ -290,6 +290,7 @@ CASES: list[tuple[str, str, ImageEvidence, dict[str, Any]]] = [
     ("speed error", "run.speed", ev(speed_error="The exercise defines no benchmark."), {}),
     ("speed no result", "run.speed", ev(speed=None), {}),
     ("speed no ratio", "run.speed", ev(speed=SpeedResult(None, (), (), "exited with 1: {boom}")), {}),
+    ("speed no ratio no error", "run.speed", ev(speed=SpeedResult(None, (2.0,), (2.0,))), {}),
     ("speed pass", "run.speed", ev(speed=SpeedResult(0.85, (1.7, 1.8, 1.75), (2.0, 2.1, 2.05))), {}),
     ("speed partial", "run.speed", ev(speed=SpeedResult(0.96, (1.92, 2.0), (2.0, 2.1))), {}),
     ("speed fail", "run.speed", ev(speed=SpeedResult(1.1234, (2.2,), (2.0,))), {"zero_at_ratio": 1.05}),
