@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from labs.grading.catalogue import Say
 from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
 from labs.grading.registry import all_criteria
 from sandbox.speed import SpeedResult
@@ -311,6 +314,20 @@ def test_every_image_and_run_check_is_covered() -> None:
     judged = {cid for _, cid, _, _ in CASES}
     image = {cid for cid, reg in all_criteria().items() if reg.criterion.source in ("image", "run")}
     assert judged == image
+
+
+def test_every_text_of_every_image_and_run_check_is_reached(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: set[tuple[str, str]] = set()
+    text = Say.text
+
+    def recording(self: Say, key: str, /, **params: Any) -> Any:
+        said.add((self.criterion.id, key))
+        return text(self, key, **params)
+
+    monkeypatch.setattr(Say, "text", recording)
+    graded()
+    image = [reg.criterion for reg in all_criteria().values() if reg.criterion.source in ("image", "run")]
+    assert sorted((c.id, key) for c in image for key in c.says) == sorted(said)
 
 
 def test_every_image_result_reads_as_frozen() -> None:
