@@ -59,10 +59,6 @@ class ImageEvidence:
     speed_error: str = ""
 
 
-def _mb(n: float) -> str:
-    return f"{n / MB:.1f} MB"
-
-
 def _verdict(credit: float) -> Verdict:
     return "pass" if credit >= 1 else ("fail" if credit <= 0 else "partial")
 
@@ -104,16 +100,16 @@ def image_size(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> Check
     full, zero = _size_thresholds(options, ev.reference_size)
     credit = _linear(ev.size, full, zero)
     verdict = _verdict(credit)
-    ref = f" (reference solution: {_mb(ev.reference_size)})" if ev.reference_size else ""
-    ref_ko = f" (모범 답안: {_mb(ev.reference_size)})" if ev.reference_size else ""
+    megabytes = {"size": ev.size / MB, "full": full / MB, "zero": zero / MB}
+    if ev.reference_size:
+        detail = say.text("size_against_reference", **megabytes, reference=ev.reference_size / MB)
+    else:
+        detail = say.text("size", **megabytes)
     return say.result(
         verdict,
         value=ev.size,
         lines=(ev.final_from_line,) if ev.final_from_line else (),
-        detail=Text(
-            f"The image is {_mb(ev.size)}; full credit up to {_mb(full)}, none from {_mb(zero)}{ref}.",
-            f"이미지 크기는 {_mb(ev.size)}입니다. {_mb(full)} 이하면 만점, {_mb(zero)} 이상이면 0점입니다{ref_ko}.",
-        ),
+        detail=detail,
         fraction=credit,
     )
 
@@ -132,12 +128,7 @@ def layer_count(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> Chec
         verdict,
         value=added,
         lines=(ev.final_from_line,) if ev.final_from_line else (),
-        detail=Text(
-            f"{added} layers on top of the base image ({ev.layer_count} in all); "
-            f"up to {options['max_added_layers']} is full credit.",
-            f"베이스 이미지 위에 레이어 {added}개를 추가했습니다(전체 {ev.layer_count}개). "
-            f"{options['max_added_layers']}개 이하면 만점입니다.",
-        ),
+        detail=say.text("added", added=added, total=ev.layer_count, full=options["max_added_layers"]),
         fraction=credit,
     )
 
@@ -145,10 +136,7 @@ def layer_count(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> Chec
 def efficiency(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
     report = ev.report
     if report is None:
-        return say.result(
-            "skip",
-            detail=Text("The image was not analysed.", "이미지를 분석하지 못했습니다."),
-        )
+        return say.result("skip", detail=say.text("not_analysed"))
     eff = float(report.efficiency)
     wasted_pct = float(report.user_wasted_percent)
     ok_eff = eff >= options["lowest_efficiency"]
@@ -163,8 +151,16 @@ def efficiency(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> Check
         if hasattr(report, "inefficiencies")
         else []
     )
-    top_text = f" Largest: {', '.join(top)}." if top else ""
-    top_ko = f" 가장 큰 것: {', '.join(top)}." if top else ""
+    measured = {
+        "efficiency": eff,
+        "wasted": report.wasted_bytes / MB,
+        "wasted_percent": wasted_pct * 100,
+    }
+    detail = (
+        say.text("wasted_largest", **measured, largest=", ".join(top))
+        if top
+        else say.text("wasted", **measured)
+    )
     return say.result(
         verdict,
         value={
@@ -172,12 +168,7 @@ def efficiency(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> Check
             "wasted_bytes": int(report.wasted_bytes),
             "user_wasted_percent": wasted_pct,
         },
-        detail=Text(
-            f"Efficiency {eff:.4f}, wasted {_mb(report.wasted_bytes)}, "
-            f"{wasted_pct * 100:.1f} % of your layers wasted.{top_text}",
-            f"효율 {eff:.4f}, 낭비 {_mb(report.wasted_bytes)}, 추가한 레이어의 {wasted_pct * 100:.1f}%가 "
-            f"낭비입니다.{top_ko}",
-        ),
+        detail=detail,
         fraction=credit,
     )
 
@@ -186,40 +177,21 @@ def non_root(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckRe
     user = ev.user
     lines = tuple(x for x in (ev.user_line or ev.final_from_line,) if x)
     if user is None or user.uid is None:
-        detail = getattr(user, "detail", "") or "the user could not be determined"
+        detail = getattr(user, "detail", "")
         return say.result(
             "fail",
             value=None,
             lines=lines,
-            detail=Text(
-                f"Could not tell which user the image runs as ({detail}); treated as root.",
-                f"이미지가 어떤 사용자로 실행되는지 알 수 없어({detail}) 루트로 간주합니다.",
-            ),
+            detail=say.text("unknown", detail=detail) if detail else say.text("unknown_why"),
         )
-    how = "ran `id -u` in the image" if user.method == "shell" else "read from the image config"
-    how_ko = "이미지에서 `id -u` 실행" if user.method == "shell" else "이미지 설정에서 읽음"
+    how = "shell" if user.method == "shell" else "config"  # ran `id -u`, or read the image config
     if user.uid == 0:
-        return say.result(
-            "fail",
-            value=0,
-            lines=lines,
-            detail=Text(
-                f"The container runs as uid 0 (root) ({how}).",
-                f"컨테이너가 uid 0(루트)으로 실행됩니다({how_ko}).",
-            ),
-        )
-    return say.result(
-        "pass",
-        value=user.uid,
-        lines=lines,
-        detail=Text(
-            f"The container runs as uid {user.uid} ({how}).",
-            f"컨테이너가 uid {user.uid}로 실행됩니다({how_ko}).",
-        ),
-    )
+        return say.result("fail", value=0, lines=lines, detail=say.text(f"root_{how}"))
+    return say.result("pass", value=user.uid, lines=lines, detail=say.text(f"uid_{how}", uid=user.uid))
 
 
 def _paths(items: Sequence[Any], limit: int = 5) -> str:
+    """The paths of `items` as one value for a text (", " between, the rest counted)."""
     shown = [str(getattr(i, "path", i)) for i in list(items)[:limit]]
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
     return ", ".join(shown) + more
@@ -231,20 +203,8 @@ def no_build_tools(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> C
     tools = list(ev.report.build_tools)
     lines = (ev.final_from_line,) if ev.final_from_line else ()
     if not tools:
-        return say.result(
-            "pass",
-            value=0,
-            lines=lines,
-            detail=Text("No compilers or build tools found.", "컴파일러나 빌드 도구가 없습니다."),
-        )
-    return say.result(
-        "fail",
-        value=len(tools),
-        lines=lines,
-        detail=Text(
-            f"Found in the final image: {_paths(tools)}.", f"최종 이미지에서 발견됨: {_paths(tools)}."
-        ),
-    )
+        return say.result("pass", value=0, lines=lines, detail=say.text("none"))
+    return say.result("fail", value=len(tools), lines=lines, detail=say.text("found", paths=_paths(tools)))
 
 
 def no_package_caches(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
@@ -255,19 +215,12 @@ def no_package_caches(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -
     ]
     total = sum(int(getattr(c, "size_bytes", 0)) for c in caches)
     if not caches:
-        return say.result(
-            "pass",
-            value=0,
-            detail=Text("No package caches found.", "패키지 캐시가 없습니다."),
-        )
+        return say.result("pass", value=0, detail=say.text("none"))
     return say.result(
         "fail",
         value=total,
         lines=ev.dependency_lines,
-        detail=Text(
-            f"{_mb(total)} of package caches left: {_paths(caches)}.",
-            f"패키지 캐시 {_mb(total)}가 남아 있습니다: {_paths(caches)}.",
-        ),
+        detail=say.text("found", size=total / MB, paths=_paths(caches)),
     )
 
 
@@ -276,24 +229,13 @@ def no_secret_files(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> 
         return say.result("skip")
     found = list(ev.report.secret_files)
     if not found:
-        return say.result(
-            "pass",
-            value=0,
-            detail=Text(
-                "No private keys, .env or credentials files in any layer.",
-                "어떤 레이어에도 개인 키, .env, 자격 증명 파일이 없습니다.",
-            ),
-        )
+        return say.result("pass", value=0, detail=say.text("none"))
     hidden = [f for f in found if getattr(f, "deleted_later", False)]
-    note = f" {len(hidden)} of them deleted in a later layer, but still in the image." if hidden else ""
-    note_ko = f" 그중 {len(hidden)}개는 뒤 레이어에서 지웠지만 여전히 이미지에 있습니다." if hidden else ""
-    return say.result(
-        "fail",
-        value=len(found),
-        detail=Text(
-            f"Secret files found: {_paths(found)}.{note}", f"비밀 파일 발견: {_paths(found)}.{note_ko}"
-        ),
-    )
+    if hidden:
+        detail = say.text("found_deleted", paths=_paths(found), deleted=len(hidden))
+    else:
+        detail = say.text("found", paths=_paths(found))
+    return say.result("fail", value=len(found), detail=detail)
 
 
 def no_history_secrets(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
@@ -304,21 +246,8 @@ def no_history_secrets(ev: ImageEvidence, options: Mapping[str, Any], say: Say) 
             if value and not value.startswith("$"):
                 hits.append(m.group(0).split("=", 1)[0])
     if not hits:
-        return say.result(
-            "pass",
-            value=0,
-            detail=Text(
-                "No secret-looking values in the history.", "히스토리에 비밀로 보이는 값이 없습니다."
-            ),
-        )
-    names = ", ".join(sorted(set(hits)))
-    return say.result(
-        "fail",
-        value=len(hits),
-        detail=Text(
-            f"The history records values for: {names}.", f"히스토리에 다음 값이 기록되어 있습니다: {names}."
-        ),
-    )
+        return say.result("pass", value=0, detail=say.text("none"))
+    return say.result("fail", value=len(hits), detail=say.text("found", names=", ".join(sorted(set(hits)))))
 
 
 def setuid(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
@@ -327,24 +256,14 @@ def setuid(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResu
     files = list(ev.report.setuid_files)
     new = [f for f in files if str(getattr(f, "path", f)) not in ev.base_setuid]
     inherited = len(files) - len(new)
-    base_note = f" ({inherited} inherited from the base image.)" if inherited else ""
-    base_ko = f" (베이스 이미지에서 물려받은 것 {inherited}개)" if inherited else ""
     if not new:
-        return say.result(
-            "pass",
-            value=0,
-            detail=Text(
-                f"No setuid/setgid files added.{base_note}", f"추가된 setuid/setgid 파일이 없습니다.{base_ko}"
-            ),
-        )
-    return say.result(
-        "fail",
-        value=len(new),
-        detail=Text(
-            f"setuid/setgid files added: {_paths(new)}.{base_note}",
-            f"추가된 setuid/setgid 파일: {_paths(new)}.{base_ko}",
-        ),
-    )
+        detail = say.text("none_inherited", inherited=inherited) if inherited else say.text("none")
+        return say.result("pass", value=0, detail=detail)
+    if inherited:
+        detail = say.text("added_inherited", paths=_paths(new), inherited=inherited)
+    else:
+        detail = say.text("added", paths=_paths(new))
+    return say.result("fail", value=len(new), detail=detail)
 
 
 def healthcheck(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
@@ -353,27 +272,12 @@ def healthcheck(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> Chec
         return say.result("pass", value="not asked")
     health = ev.health
     if health is None or health.status == "none":
-        return say.result(
-            "fail",
-            value="none",
-            lines=lines,
-            detail=Text("The image has no HEALTHCHECK.", "이미지에 HEALTHCHECK가 없습니다."),
-        )
+        return say.result("fail", value="none", lines=lines, detail=say.text("missing"))
     if health.status == "healthy":
-        return say.result(
-            "pass",
-            value="healthy",
-            lines=lines,
-            detail=Text("The health check passed.", "헬스 체크를 통과했습니다."),
-        )
+        return say.result("pass", value="healthy", lines=lines, detail=say.text("healthy"))
     tail = "; ".join(list(health.log)[-2:])
     return say.result(
-        "fail",
-        value=health.status,
-        lines=lines,
-        detail=Text(
-            f"The health check ended {health.status}. {tail}", f"헬스 체크 결과: {health.status}. {tail}"
-        ),
+        "fail", value=health.status, lines=lines, detail=say.text("ended", status=health.status, log=tail)
     )
 
 
@@ -393,63 +297,43 @@ def behaviour(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckR
         ],
     }
     if not failed:
-        return say.result(
-            "pass",
-            value=value,
-            detail=Text(
-                f"All {len(tests)} behaviour tests passed.",
-                f"동작 테스트 {len(tests)}개를 모두 통과했습니다.",
-            ),
-        )
+        return say.result("pass", value=value, detail=say.text("all_passed", total=len(tests)))
     first = failed[0]
-    message = "; ".join(first.messages[:2])
     return say.result(
         "partial" if passed else "fail",
         value=value,
         fraction=len(passed) / len(tests),
-        detail=Text(
-            f"{len(passed)} of {len(tests)} passed. '{first.name}' failed: {message}",
-            f"{len(tests)}개 중 {len(passed)}개 통과. '{first.name}' 실패: {message}",
+        detail=say.text(
+            "failed",
+            passed=len(passed),
+            total=len(tests),
+            name=first.name,
+            message="; ".join(first.messages[:2]),
         ),
     )
-
-
-NO_INSTALL = Text(
-    "No dependency install step to keep in the cache (nothing like pip install or npm ci runs).",
-    "캐시에 남길 의존성 설치 단계가 없습니다(pip install이나 npm ci 같은 단계가 없음).",
-)
 
 
 def build_cache(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
     rebuild = ev.rebuild
     if rebuild is None:
-        return say.result("pass", value="no dependency install step", detail=NO_INSTALL)
+        return say.result("pass", value="no dependency install step", detail=say.text("no_install"))
     if not rebuild.ok:
         return say.result("skip", detail=Text(rebuild.message, rebuild.message))
     installs = [s for s in rebuild.steps if s.installs_dependencies]
     if not installs:
-        return say.result("pass", value="no dependency install step", detail=NO_INSTALL)
+        return say.result("pass", value="no dependency install step", detail=say.text("no_install"))
     rebuilt = [s for s in installs if s.state != "cached"]
     lines = tuple(s.line for s in installs if s.line)
     if not rebuilt:
         return say.result(
-            "pass",
-            value="cached",
-            lines=lines,
-            detail=Text(
-                f"After editing {rebuild.source_file}, the dependency install came from cache.",
-                f"{rebuild.source_file} 파일을 고친 뒤에도 의존성 설치 단계는 캐시에서 왔습니다.",
-            ),
+            "pass", value="cached", lines=lines, detail=say.text("cached", file=rebuild.source_file)
         )
-    names = ", ".join(f"line {s.line}" if s.line else s.name for s in rebuilt)
+    steps = ", ".join(f"line {s.line}" if s.line else s.name for s in rebuilt)
     return say.result(
         "fail",
         value="rebuilt",
         lines=lines,
-        detail=Text(
-            f"After editing {rebuild.source_file}, the dependency install ran again ({names}).",
-            f"{rebuild.source_file} 파일을 고친 뒤 의존성 설치 단계가 다시 실행되었습니다({names}).",
-        ),
+        detail=say.text("rebuilt", file=rebuild.source_file, steps=steps),
     )
 
 
@@ -462,7 +346,9 @@ def validate_speed(options: Mapping[str, Any]) -> str | None:
 def speed(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
     result = ev.speed
     if ev.speed_error or result is None or result.ratio is None:
-        message = ev.speed_error or (result.error if result else "the exercise defines no benchmark")
+        if not ev.speed_error and result is None:
+            return say.result("fail", value=None, detail=say.text("no_benchmark"))
+        message = ev.speed_error or result.error  # the pipeline's or the benchmark's words, as they are
         return say.result("fail", value=None, detail=Text(message, message))
     full, zero = float(options["full_at_ratio"]), float(options["zero_at_ratio"])
     credit = _linear(result.ratio, full, zero)
@@ -472,12 +358,7 @@ def speed(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResul
         _verdict(credit),
         value={"ratio": round(result.ratio, 3), "image_seconds": mine, "baseline_seconds": theirs},
         fraction=credit,
-        detail=Text(
-            f"Your interpreter took {result.ratio:.2f}x the time of a plain source build of the same "
-            f"version (the lower quartile of {runs} alternating runs each, {mine:.3f} s vs {theirs:.3f} s); full credit at "
-            f"{full:.2f}x or faster, none from {zero:.2f}x.",
-            f"같은 버전을 일반 옵션으로 빌드한 인터프리터 대비 {result.ratio:.2f}배의 시간이 걸렸습니다"
-            f"(번갈아 {runs}회씩 실행한 기록의 하위 사분위수, {mine:.3f}초 대 {theirs:.3f}초). {full:.2f}배 이하면 만점, "
-            f"{zero:.2f}배 이상이면 0점입니다.",
+        detail=say.text(
+            "ratio", ratio=result.ratio, runs=runs, mine=mine, theirs=theirs, full=full, zero=zero
         ),
     )

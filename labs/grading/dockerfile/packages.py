@@ -16,12 +16,8 @@ from labs.grading.catalogue import (
     CheckResult,
     Finding,
     Say,
-    Text,
     Verdict,
     clip,
-    findings_text,
-    lines_of,
-    particle,
     quote_words,
 )
 from labs.grading.facts import BROAD_SOURCES, Run, StaticInput
@@ -70,30 +66,14 @@ def apt_hygiene(inp: StaticInput, say: Say) -> CheckResult:
         if not installs:
             for c in updates:
                 total += 1
-                findings.append(
-                    Finding(
-                        c.line,
-                        f"{quote_words(c.words[:2])} alone in a RUN: its cached layer goes stale; update and "
-                        "install "
-                        "in the same RUN",
-                        f"{quote_words(c.words[:2])}만 있는 RUN은 캐시된 레이어가 오래된 목록이 됩니다. update와 "
-                        "install을 "
-                        "같은 RUN에서 하세요",
-                    )
-                )
+                findings.append(say.finding(c.line, "update_alone", cmd=quote_words(c.words[:2])))
             continue
         first = installs[0]
         total += 1
         if updates:
             met += 1
         else:
-            findings.append(
-                Finding(
-                    first.line,
-                    f"{quote_words(first.words[:2])} without `apt-get update` in the same RUN",
-                    f"{particle(quote_words(first.words[:2]), '과')} 같은 RUN에 `apt-get update`가 없습니다",
-                )
-            )
+            findings.append(say.finding(first.line, "no_update", cmd=quote_words(first.words[:2])))
         for c in installs:
             if subcommand(c, _APT_ARG_OPTS)[0] not in ("install", "reinstall", "build-dep"):
                 continue
@@ -101,13 +81,7 @@ def apt_hygiene(inp: StaticInput, say: Say) -> CheckResult:
             if recommends_off or _no_recommends(c):
                 met += 1
             else:
-                findings.append(
-                    Finding(
-                        c.line,
-                        f"{quote_words(c.words[:2])} without `--no-install-recommends`",
-                        f"{quote_words(c.words[:2])}에 `--no-install-recommends`가 없습니다",
-                    )
-                )
+                findings.append(say.finding(c.line, "recommends", cmd=quote_words(c.words[:2])))
         total += 1
         last = installs[-1]
         cleaned = _removes(run, last, _apt_lists_path) or any(
@@ -117,26 +91,10 @@ def apt_hygiene(inp: StaticInput, say: Say) -> CheckResult:
         if cleaned or run.cache_mount_covers(lambda t: t in ("/var/lib/apt", "/var/lib/apt/lists")):
             met += 1
         else:
-            findings.append(
-                Finding(
-                    last.line,
-                    "`/var/lib/apt/lists` is not removed in the same RUN (add `&& rm -rf "
-                    "/var/lib/apt/lists/*`)",
-                    "같은 RUN에서 `/var/lib/apt/lists`를 지우지 않습니다(`&& rm -rf "
-                    "/var/lib/apt/lists/*` 추가)",
-                )
-            )
+            findings.append(say.finding(last.line, "lists_left"))
     if total == 0:
         return say.not_used("apt-get", "apt-get")
-    return say.share(
-        met,
-        total,
-        findings,
-        Text(
-            f"Every apt-get RUN updates, installs without recommends and removes its lists ({met}/{total}).",
-            f"모든 apt-get RUN이 update, 추천 패키지 없는 install, 목록 삭제를 함께 합니다({met}/{total}).",
-        ),
-    )
+    return say.share(met, total, findings, say.text("ok", met=met, total=total))
 
 
 def _pip_sub(cmd: Cmd) -> str:
@@ -184,25 +142,10 @@ def pip_cache(inp: StaticInput, say: Say) -> CheckResult:
             if c.has_flag("--no-cache-dir") or no_cache or mounted or purged:
                 met += 1
             else:
-                findings.append(
-                    Finding(
-                        c.line,
-                        f"{quote_words(c.words)} without `--no-cache-dir` or a pip cache mount",
-                        f"{quote_words(c.words)}에 `--no-cache-dir`도 pip 캐시 마운트도 없습니다",
-                    )
-                )
+                findings.append(say.finding(c.line, "cache_left", cmd=quote_words(c.words)))
     if total == 0:
         return say.not_used("pip install", "pip install")
-    return say.share(
-        met,
-        total,
-        findings,
-        Text(
-            f"Every pip install ({total}) leaves no cache in the image.",
-            f"모든 pip install({total}개)이 이미지에 캐시를 남기지 않습니다.",
-        ),
-        "pip installs without cache",
-    )
+    return say.share(met, total, findings, say.text("ok", total=total), "pip installs without cache")
 
 
 _NPM_INSTALL = frozenset(
@@ -257,14 +200,7 @@ def npm_hygiene(inp: StaticInput, say: Say) -> CheckResult:
                 if _npm_packages(c, at + 1):
                     continue
                 total += 1
-                findings.append(
-                    Finding(
-                        c.line,
-                        f"{quote_words(c.words)} installs dependencies; use `npm ci` for a lockfile-exact install",
-                        f"{particle(quote_words(c.words), '으로')} 의존성을 설치합니다. lockfile 그대로 설치하는 `npm "
-                        "ci`를 쓰세요",
-                    )
-                )
+                findings.append(say.finding(c.line, "use_ci", cmd=quote_words(c.words)))
         if not installs:
             continue
         met += sum(1 for c in installs if subcommand(c, _NPM_ARG_OPTS)[0] in _NPM_CI)
@@ -283,27 +219,10 @@ def npm_hygiene(inp: StaticInput, say: Say) -> CheckResult:
         if cleaned or mounted:
             met += 1
         else:
-            findings.append(
-                Finding(
-                    last.line,
-                    f"{quote_words(last.words)} leaves npm's cache in the layer (add `&& npm cache clean --force` "
-                    "or a cache mount on /root/.npm)",
-                    f"{particle(quote_words(last.words), '이')} npm 캐시를 레이어에 남깁니다(`&& npm cache clean "
-                    "--force` 또는 "
-                    "/root/.npm 캐시 마운트를 추가하세요)",
-                )
-            )
+            findings.append(say.finding(last.line, "cache_left", cmd=quote_words(last.words)))
     if total == 0:
         return say.not_used("npm install", "npm install")
-    return say.share(
-        met,
-        total,
-        findings,
-        Text(
-            "npm installs use `npm ci` and leave no cache in the image.",
-            "npm 설치가 `npm ci`를 쓰고 이미지에 캐시를 남기지 않습니다.",
-        ),
-    )
+    return say.share(met, total, findings, say.text("ok"))
 
 
 def apk_cache(inp: StaticInput, say: Say) -> CheckResult:
@@ -326,22 +245,10 @@ def apk_cache(inp: StaticInput, say: Say) -> CheckResult:
             if c.has_flag("--no-cache") or mounted or cleaned:
                 met += 1
             else:
-                findings.append(
-                    Finding(
-                        c.line,
-                        f"{quote_words(c.words)} without `--no-cache`",
-                        f"{quote_words(c.words)}에 `--no-cache`가 없습니다",
-                    )
-                )
+                findings.append(say.finding(c.line, "cache_left", cmd=quote_words(c.words)))
     if total == 0:
         return say.not_used("apk add", "apk add")
-    return say.share(
-        met,
-        total,
-        findings,
-        Text(f"Every apk add ({total}) uses --no-cache.", f"모든 apk add({total}개)가 --no-cache를 씁니다."),
-        "apk adds without cache",
-    )
+    return say.share(met, total, findings, say.text("ok", total=total), "apk adds without cache")
 
 
 _YUM_FAMILY = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
@@ -384,24 +291,11 @@ def yum_clean(inp: StaticInput, say: Say) -> CheckResult:
             else:
                 clean = "zypper clean --all" if zypper else f"{c.name} clean all"
                 findings.append(
-                    Finding(
-                        c.line,
-                        f"{quote_words(c.words)} without `{clean}` in the same RUN",
-                        f"{particle(quote_words(c.words), '과')} 같은 RUN에 {particle(f'`{clean}`', '이')} 없습니다",
-                    )
+                    say.finding(c.line, "not_cleaned", cmd=quote_words(c.words), clean=f"`{clean}`")
                 )
     if total == 0:
         return say.not_used("yum/dnf/zypper", "yum/dnf/zypper")
-    return say.share(
-        met,
-        total,
-        findings,
-        Text(
-            f"Every package install ({total}) cleans its cache.",
-            f"모든 패키지 설치({total}개)가 캐시를 정리합니다.",
-        ),
-        "installs cleaned",
-    )
+    return say.share(met, total, findings, say.text("ok", total=total), "installs cleaned")
 
 
 _MANIFESTS = (
@@ -566,46 +460,23 @@ def cache_order(inp: StaticInput, say: Say) -> CheckResult:
                 offending += len(copies)
                 for copy, others, broad in copies:
                     broad_found = broad_found or broad
-                    what = clip(" ".join(others), 120)
-                    written = clip(copy.original.splitlines()[0], 120)
-                    findings.append(
-                        Finding(
-                            copy.start_line,
-                            f"`{written}` copies "
-                            f"{'source' if broad else f'`{what}`'} before "
-                            f"the dependency install on line {cmd.line}: any change to it reinstalls every "
-                            "dependency",
-                            f"{particle(f'`{written}`', '이')} {cmd.line}번째 줄의 의존성 "
-                            "설치보다 먼저 "
-                            f"{'소스를' if broad else particle(f'`{what}`', '을')} 복사합니다. 이 파일이 "
-                            "바뀔 때마다 "
-                            "의존성을 전부 "
-                            "다시 설치합니다",
+                    written = f"`{clip(copy.original.splitlines()[0], 120)}`"
+                    if broad:
+                        findings.append(
+                            say.finding(copy.start_line, "source_first", copy=written, line=cmd.line)
                         )
-                    )
-                    findings.append(
-                        Finding(
-                            cmd.line,
-                            f"{quote_words(cmd.words)} runs after that copy",
-                            f"{particle(quote_words(cmd.words), '이')} 그 복사 뒤에 실행됩니다",
+                    else:
+                        what = f"`{clip(' '.join(others), 120)}`"
+                        findings.append(
+                            say.finding(copy.start_line, "file_first", copy=written, what=what, line=cmd.line)
                         )
-                    )
+                    findings.append(say.finding(cmd.line, "install_after", cmd=quote_words(cmd.words)))
     if checked == 0:
         return say.not_used("dependency install", "의존성 설치")
     if not findings:
-        return say.result(
-            "pass",
-            0,
-            (),
-            Text(
-                f"Every dependency install ({checked}) comes after its manifests and before the source.",
-                f"모든 의존성 설치({checked}개)가 목록 파일 복사 뒤, 소스 복사 앞에 있습니다.",
-            ),
-        )
+        return say.result("pass", 0, (), say.text("ok", checked=checked))
     findings = sorted(set(findings), key=lambda f: f.line)
-    return say.result(
-        "fail" if broad_found else "partial", offending, lines_of(findings), findings_text(findings)
-    )
+    return say.findings("fail" if broad_found else "partial", offending, findings)
 
 
 def validate_merged_runs(options: Mapping[str, Any]) -> str | None:
@@ -639,17 +510,9 @@ def merged_runs(inp: StaticInput, say: Say) -> CheckResult:
             continue
         first = block[0].start_line
         for ins in block[allowed:]:
-            findings.append(
-                Finding(
-                    ins.start_line,
-                    f"RUN could be merged into the one on line {first} ({len(block)} RUNs in a row)",
-                    f"이 RUN은 {first}번째 줄의 RUN과 합칠 수 있습니다(RUN {len(block)}개 연속)",
-                )
-            )
+            findings.append(say.finding(ins.start_line, "mergeable", first=first, count=len(block)))
     excess = len(findings)
     if excess == 0:
-        return say.result(
-            "pass", 0, (), Text("No consecutive RUNs to merge.", "합칠 수 있는 연속된 RUN이 없습니다.")
-        )
+        return say.result("pass", 0, (), say.text("ok"))
     verdict: Verdict = "partial" if excess == 1 else "fail"
-    return say.result(verdict, excess, lines_of(findings), findings_text(findings))
+    return say.findings(verdict, excess, findings)
