@@ -91,7 +91,7 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "TEST": {"NAME": str(SQLITE_PATH.with_name("test_layerlab.sqlite3"))},
+            "TEST": {"NAME": str(SQLITE_PATH.with_name(f"test_{SQLITE_PATH.name}"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
