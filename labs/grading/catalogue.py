@@ -344,7 +344,7 @@ def failure_text(key: str) -> Text:
 @functools.cache
 def common_texts() -> dict[str, Text]:
     """The generic result texts (`texts/failures.yaml`, section `common`): how findings are
-    listed, and the pass for a step a Dockerfile does not have."""
+    listed (and a refusal's line in Korean), and the pass for a step a Dockerfile does not have."""
     return _says("texts/failures.yaml: common", _failures().get("common"))
 
 
@@ -358,20 +358,23 @@ def korean(code: str, message: str, params: Mapping[str, str] | None = None, lin
     and its parameters; the English text when a code or parameter is unknown."""
     texts = _failures()
     params = dict(params or {})
-    where = f"{line}번째 줄: " if line else ""
+
+    def on_line(text: str) -> str:  # "3번째 줄: ...", as findings are listed
+        return render(common_texts()["finding"].ko, line=line, text=text) if line else text
+
     if code in texts["prefixed"]:
-        return where + render(texts["prefixed"][code], message=message.removeprefix(f"line {line}: "))
+        return on_line(render(texts["prefixed"][code], message=message.removeprefix(f"line {line}: ")))
     if not params and code in failures.CODES:
         found = failures.parse_message(code, message, line)
         template = texts["build"].get(found[0]) if found else None
         if found is None or template is None:
             return message
-        return where + render(template, **found[1])
+        return on_line(render(template, **found[1]))
     refusals = texts["refusals"]
     template = refusals.get(f"{code}:{params['variant']}") if params.get("variant") else refusals.get(code)
     if template is None:
         return message
     try:
-        return where + render(template, **params)
+        return on_line(render(template, **params))
     except KeyError:
         return message
