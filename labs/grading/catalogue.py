@@ -147,6 +147,17 @@ _ENTRY_KEYS = {
 }
 
 
+def _says(where: str, entries: Any) -> dict[str, Text]:
+    """Result templates by key, each in both languages, the two naming the same values."""
+    if entries is not None and not isinstance(entries, Mapping):
+        raise CatalogueError(f"{where}: not a mapping")
+    says = {key: _text(f"{where}.{key}", value) for key, value in (entries or {}).items()}
+    for key, said in says.items():
+        if template_fields(said.en) != template_fields(said.ko):
+            raise CatalogueError(f"{where}.{key}: en and ko name different values")
+    return says
+
+
 def _criterion(cid: str, entry: Any, family: str) -> Criterion:
     where = f"texts/{family}.yaml: {cid}"
     if not isinstance(entry, Mapping):
@@ -161,10 +172,7 @@ def _criterion(cid: str, entry: Any, family: str) -> Criterion:
         raise CatalogueError(f"{where}: an id in {category} is {PREFIX[category]}<lower_snake_name>")
     if entry.get("source") not in SOURCES:
         raise CatalogueError(f"{where}: source must be one of {', '.join(SOURCES)}")
-    says = {key: _text(f"{where}: says.{key}", value) for key, value in (entry.get("says") or {}).items()}
-    for key, said in says.items():
-        if template_fields(said.en) != template_fields(said.ko):
-            raise CatalogueError(f"{where}: says.{key}: en and ko name different values")
+    says = _says(f"{where}: says", entry.get("says"))
     return Criterion(
         id=cid,
         category=category,
@@ -231,13 +239,17 @@ class Finding(NamedTuple):
 
 
 def findings_text(findings: Sequence[Finding]) -> Text:
+    """The findings, each on its line, the ones past `MAX_SHOWN` counted (the words that join
+    them are the `common:` texts of `texts/failures.yaml`)."""
     shown = list(findings[:MAX_SHOWN])
-    en = "; ".join(f"line {f.line}: {f.en}" for f in shown)
-    ko = "; ".join(f"{f.line}번째 줄: {f.ko}" for f in shown)
+    item, separator = common_texts()["finding"], common_texts()["separator"]
+    en = separator.en.join(render(item.en, line=f.line, text=f.en) for f in shown)
+    ko = separator.ko.join(render(item.ko, line=f.line, text=f.ko) for f in shown)
     extra = len(findings) - len(shown)
     if extra:
-        en += f"; and {extra} more"
-        ko += f" 외 {extra}건"
+        more = common_text("more", count=extra)
+        en += more.en
+        ko += more.ko
     return Text(en, ko)
 
 
@@ -287,11 +299,11 @@ class Say:
         return self.result(verdict, value, lines_of(findings), findings_text(findings), fraction)
 
     def not_used(self, what: str, what_ko: str) -> CheckResult:
+        """A pass for a criterion about a step the Dockerfile does not have (`what`, in each
+        language)."""
+        template = common_texts()["not_used"]
         return self.result(
-            "pass",
-            "not used",
-            (),
-            Text(f"Not used in this Dockerfile: {what}.", f"이 Dockerfile에는 {what_ko} 단계가 없습니다."),
+            "pass", "not used", (), Text(render(template.en, what=what), render(template.ko, what=what_ko))
         )
 
     def share(
@@ -329,25 +341,40 @@ def failure_text(key: str) -> Text:
     return Text(entry["en"], entry["ko"])
 
 
+@functools.cache
+def common_texts() -> dict[str, Text]:
+    """The generic result texts (`texts/failures.yaml`, section `common`): how findings are
+    listed (and a refusal's line in Korean), and the pass for a step a Dockerfile does not have."""
+    return _says("texts/failures.yaml: common", _failures().get("common"))
+
+
+def common_text(key: str, /, **params: Any) -> Text:
+    template = common_texts()[key]
+    return Text(render(template.en, **params), render(template.ko, **params))
+
+
 def korean(code: str, message: str, params: Mapping[str, str] | None = None, line: int | None = None) -> str:
     """Korean for a refusal or build failure the sandbox reported in English with a stable code
     and its parameters; the English text when a code or parameter is unknown."""
     texts = _failures()
     params = dict(params or {})
-    where = f"{line}번째 줄: " if line else ""
+
+    def on_line(text: str) -> str:  # "3번째 줄: ...", as findings are listed
+        return render(common_texts()["finding"].ko, line=line, text=text) if line else text
+
     if code in texts["prefixed"]:
-        return where + render(texts["prefixed"][code], message=message.removeprefix(f"line {line}: "))
+        return on_line(render(texts["prefixed"][code], message=message.removeprefix(f"line {line}: ")))
     if not params and code in failures.CODES:
         found = failures.parse_message(code, message, line)
         template = texts["build"].get(found[0]) if found else None
         if found is None or template is None:
             return message
-        return where + render(template, **found[1])
+        return on_line(render(template, **found[1]))
     refusals = texts["refusals"]
     template = refusals.get(f"{code}:{params['variant']}") if params.get("variant") else refusals.get(code)
     if template is None:
         return message
     try:
-        return where + render(template, **params)
+        return on_line(render(template, **params))
     except KeyError:
         return message

@@ -9,15 +9,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 
-from labs.grading.catalogue import (
-    CheckResult,
-    Finding,
-    Say,
-    Text,
-    findings_text,
-    lines_of,
-    particle,
-)
+from labs.grading.catalogue import CheckResult, Finding, Say
 from labs.grading.facts import StaticInput
 from labs.grading.shell import APT, ASSIGN_RE, INTERPRETERS, PY_RE, SHELLS, Cmd, is_pip
 from sandbox.dockerfile import (
@@ -137,30 +129,14 @@ def no_secret_args(inp: StaticInput, say: Say) -> CheckResult:
             if secret_name(name):
                 names.append(name)
                 findings.append(
-                    Finding(
-                        ins.start_line,
-                        f"{ins.keyword} `{name}` looks like a secret and stays readable in the image",
-                        f"{ins.keyword} {particle(f'`{name}`', '은')} 비밀 값으로 보이며 이미지에서 읽을 "
-                        "수 있습니다",
-                    )
+                    say.finding(ins.start_line, "secret_name", keyword=ins.keyword, name=f"`{name}`")
                 )
             elif value is not None and secret_value(value):
                 names.append(name)
-                findings.append(
-                    Finding(
-                        ins.start_line,
-                        f"the value of {ins.keyword} `{name}` looks like a key or token",
-                        f"{ins.keyword} `{name}`의 값이 키나 토큰처럼 보입니다",
-                    )
-                )
+                findings.append(say.finding(ins.start_line, "secret_value", keyword=ins.keyword, name=name))
     if findings:
-        return say.result("fail", names, lines_of(findings), findings_text(findings))
-    return say.result(
-        "pass",
-        [],
-        (),
-        Text("No ARG or ENV looks like a secret.", "비밀 값으로 보이는 ARG나 ENV가 없습니다."),
-    )
+        return say.findings("fail", names, findings)
+    return say.result("pass", [], (), say.text("no_secret"))
 
 
 _CURL_ARG_SHORT = frozenset("oOHdXAeubcTwmCKErYyzFUQPxD")
@@ -222,30 +198,22 @@ def _assigned(cmd: Cmd) -> list[tuple[str, str]]:
     return pairs
 
 
-def _tls_problem(cmd: Cmd) -> tuple[str, str] | None:
+def _tls_problem(cmd: Cmd) -> tuple[str, dict[str, str]] | None:
+    """What turns TLS verification off in `cmd`: its `says:` key and the values it names."""
     words = cmd.words
     lowered = [w.lower() for w in words]
     if cmd.name == "curl" and _curl_insecure(cmd):
-        return (
-            "`curl -k/--insecure` skips certificate checks",
-            "`curl -k/--insecure`는 인증서 검증을 건너뜁니다",
-        )
+        return "curl_insecure", {}
     if cmd.name == "wget" and cmd.has_flag("--no-check-certificate"):
-        return "`wget --no-check-certificate`", "`wget --no-check-certificate`는 인증서 검증을 건너뜁니다"
+        return "wget_no_check", {}
     if (is_pip(cmd)[0] or cmd.name in ("uv", "poetry")) and (
         cmd.has_flag("--trusted-host") or any("trusted-host" in w for w in lowered[1:])
     ):
-        return (
-            "pip `--trusted-host` accepts any certificate",
-            "pip `--trusted-host`는 아무 인증서나 받아들입니다",
-        )
+        return "pip_trusted_host", {}
     if cmd.name in ("npm", "yarn", "pnpm"):
         joined = " ".join(lowered[1:])
         if re.search(r"strict-ssl(\s+|=)(false|0)", joined) or "--strict-ssl=false" in lowered:
-            return (
-                f"`{cmd.name}` with `strict-ssl false`",
-                f"`{cmd.name}`의 `strict-ssl false`는 인증서 검증을 끕니다",
-            )
+            return "npm_strict_ssl", {"tool": cmd.name}
     if cmd.name == "git":
         for i, word in enumerate(words):
             if _git_ssl_off(word) or (
@@ -253,18 +221,12 @@ def _tls_problem(cmd: Cmd) -> tuple[str, str] | None:
                 and i + 1 < len(words)
                 and words[i + 1].lower() in ("false", "0")
             ):
-                return (
-                    "git with `http.sslVerify=false`",
-                    "git의 `http.sslVerify=false`는 인증서 검증을 끕니다",
-                )
+                return "git_ssl_verify", {}
     if cmd.name in APT and any(_APT_VERIFY_OFF.search(w) for w in words):
-        return "apt with `Verify-Peer false`", "apt의 `Verify-Peer false`는 인증서 검증을 끕니다"
+        return "apt_verify_peer", {}
     for name, value in _assigned(cmd):
         if _tls_off_env(name, value):
-            return (
-                f"`{name}={value}` turns TLS verification off",
-                f"{particle(f'`{name}={value}`', '은')} TLS 검증을 끕니다",
-            )
+            return "assign_off", {"setting": f"`{name}={value}`"}
     return None
 
 
@@ -274,24 +236,20 @@ def tls_verify(inp: StaticInput, say: Say) -> CheckResult:
         if ins.keyword in ("ENV", "ARG"):
             for name, value in _arg_env_pairs(ins):
                 if value is not None and _tls_off_env(name, value.strip("\"'")):
+                    setting = f"`{name}={value}`"
                     findings.append(
-                        Finding(
-                            ins.start_line,
-                            f"{ins.keyword} `{name}={value}` turns TLS verification off",
-                            f"{ins.keyword} {particle(f'`{name}={value}`', '은')} TLS 검증을 끕니다",
-                        )
+                        say.finding(ins.start_line, "env_off", keyword=ins.keyword, setting=setting)
                     )
     for run in inp.facts.runs:
         for c in run.cmds:
             problem = _tls_problem(c)
             if problem is not None:
-                findings.append(Finding(c.line, problem[0], problem[1]))
+                key, params = problem
+                findings.append(say.finding(c.line, key, **params))
     if findings:
         findings.sort(key=lambda f: f.line)
-        return say.result("fail", len(findings), lines_of(findings), findings_text(findings))
-    return say.result(
-        "pass", 0, (), Text("No step turns TLS verification off.", "TLS 검증을 끄는 단계가 없습니다.")
-    )
+        return say.findings("fail", len(findings), findings)
+    return say.result("pass", 0, (), say.text("verified"))
 
 
 _DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
@@ -308,30 +266,12 @@ def no_curl_pipe_sh(inp: StaticInput, say: Say) -> CheckResult:
             elif c.name in INTERPRETERS or PY_RE.match(c.name):
                 source = downloading.get(c.pipeline)
                 if source is not None:
-                    findings.append(
-                        Finding(
-                            c.line,
-                            f"`{source.name} … | {c.name}` runs a downloaded script unverified",
-                            f"{particle(f'`{source.name} … | {c.name}`', '은')} 내려받은 스크립트를 검증 없이 "
-                            "실행합니다",
-                        )
-                    )
+                    findings.append(say.finding(c.line, "piped", pipe=f"`{source.name} … | {c.name}`"))
                     continue
             if c.name in SHELLS | {"eval", "source", "."} and any(
                 _SUBST_DOWNLOAD.search(w) for w in c.words[1:]
             ):
-                findings.append(
-                    Finding(
-                        c.line,
-                        f"`{c.name}` runs the output of a download unverified",
-                        f"{particle(f'`{c.name}`', '이')} 내려받은 내용을 검증 없이 실행합니다",
-                    )
-                )
+                findings.append(say.finding(c.line, "substituted", command=f"`{c.name}`"))
     if findings:
-        return say.result("fail", len(findings), lines_of(findings), findings_text(findings))
-    return say.result(
-        "pass",
-        0,
-        (),
-        Text("No download is piped into a shell.", "내려받은 내용을 셸로 바로 실행하지 않습니다."),
-    )
+        return say.findings("fail", len(findings), findings)
+    return say.result("pass", 0, (), say.text("no_pipe"))
