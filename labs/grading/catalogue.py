@@ -82,7 +82,7 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec in PARTICLES:
             return particle(format(value), format_spec)
-        return super().format_field(value, format_spec)
+        return str(super().format_field(value, format_spec))
 
 
 _FORMATTER = _Formatter()
@@ -325,7 +325,7 @@ class Say:
 
 
 @functools.cache
-def _failures() -> dict[str, dict[str, str]]:
+def _failures() -> dict[str, dict[str, Any]]:
     data = yaml.safe_load((TEXTS / "failures.yaml").read_text(encoding="utf-8"))
     return {section: dict(entries) for section, entries in data.items()}
 

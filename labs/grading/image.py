@@ -184,10 +184,13 @@ def non_root(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckRe
             lines=lines,
             detail=say.text("unknown", detail=detail) if detail else say.text("unknown_why"),
         )
-    how = "shell" if user.method == "shell" else "config"  # ran `id -u`, or read the image config
+    ran = user.method == "shell"  # ran `id -u` in the image, or read the image config
     if user.uid == 0:
-        return say.result("fail", value=0, lines=lines, detail=say.text(f"root_{how}"))
-    return say.result("pass", value=user.uid, lines=lines, detail=say.text(f"uid_{how}", uid=user.uid))
+        return say.result(
+            "fail", value=0, lines=lines, detail=say.text("root_shell" if ran else "root_config")
+        )
+    said = say.text("uid_shell" if ran else "uid_config", uid=user.uid)
+    return say.result("pass", value=user.uid, lines=lines, detail=said)
 
 
 def _paths(items: Sequence[Any], limit: int = 5) -> str:
