@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labs.grading.catalogue import CheckResult, Say, Text, Verdict
+from labs.grading.secrecy import secret_name, secret_value
 
 MB = 1_000_000
 
-SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)[A-Z0-9_]*=(\S+)", re.I
-)
+ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]{0,127})=(\S+)")
+"""`NAME=value` in a history entry (`ENV`, `ARG`, and a RUN's `|1 NAME=value` build args)."""
 
 
 @dataclass(frozen=True)
@@ -244,10 +244,10 @@ def no_secret_files(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> 
 def no_history_secrets(ev: ImageEvidence, options: Mapping[str, Any], say: Say) -> CheckResult:
     hits = []
     for entry in ev.history:
-        for m in SECRET_NAME.finditer(entry):
-            value = m.group(2).strip("'\"")
-            if value and not value.startswith("$"):
-                hits.append(m.group(0).split("=", 1)[0])
+        for m in ASSIGNMENT.finditer(entry):
+            name, value = m.group(1), m.group(2).strip("'\"")
+            if value and not value.startswith("$") and (secret_name(name) or secret_value(value)):
+                hits.append(name)
     if not hits:
         return say.result("pass", value=0, detail=say.text("none"))
     return say.result("fail", value=len(hits), detail=say.text("found", names=", ".join(sorted(set(hits)))))
