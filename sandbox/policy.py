@@ -160,9 +160,21 @@ def char_name(ch: str) -> str:
 def notices(data: bytes, parsed: ParsedDockerfile, *, engine_keeps_setuid_chmod: bool) -> list[Violation]:
     """What the student should know about a Dockerfile that is built anyway, ordered by line:
     invisible direction controls (the text shown is not the text run), `--chmod` bits this
-    engine drops, and ONBUILD triggers left in the final image. `data` has passed
-    `check_dockerfile`."""
+    engine drops, ONBUILD triggers left in the final image, and a `# check=` directive (read
+    as a comment: it switches no grading off). `data` has passed `check_dockerfile`."""
     found: list[Violation] = []
+    check = parsed.directives.get("check")
+    if check is not None:
+        found.append(
+            _v(
+                "check_directive_ignored",
+                check.line,
+                f"line {check.line}: the '# check={check.value}' directive is ignored here: it is "
+                "read as a comment, and every criterion is graded, including the ones that follow "
+                "Docker's build checks. Keep it for your own `docker build --check` if you like.",
+                value=check.value,
+            )
+        )
     text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     for number, line in enumerate(text.split("\n"), start=1):
         controls = list(dict.fromkeys(ch for ch in line if ch in BIDI_CONTROLS))
