@@ -240,7 +240,8 @@ def _undefined(say: Say, ins: Instruction, name: str, names: set[str], global_ar
 
 # --------------------------------------------------------------------------- stage names
 
-RESERVED_STAGE_NAMES = ("scratch", "context")
+RESERVED_STAGE_NAMES = {"scratch": "reserved_scratch", "context": "reserved_context"}
+"""Names BuildKit keeps for itself, and the template that says why each cannot name a stage."""
 
 
 def stage_names(inp: StaticInput, say: Say) -> CheckResult:
@@ -256,7 +257,8 @@ def stage_names(inp: StaticInput, say: Say) -> CheckResult:
         written = f"`{ins.args[1]} {stage.name}`"
         lower = stage.name.lower()
         if lower in RESERVED_STAGE_NAMES:
-            findings.append(say.finding(stage.line, f"reserved_{lower}", **{"as": written}))
+            key = RESERVED_STAGE_NAMES[lower]
+            findings.append(say.finding(stage.line, key, **{"as": written}))
         elif stage.name != lower:
             fixed = f"`{ins.args[1]} {lower}`"
             findings.append(say.finding(stage.line, "casing", fixed=fixed, **{"as": written}))
