@@ -13,7 +13,7 @@ from typing import Any
 
 from labs.grading import image
 from labs.grading.catalogue import CatalogueError, CheckResult, Criterion, Say, family_criteria
-from labs.grading.dockerfile import base, layout, packages, secrets, users
+from labs.grading.dockerfile import base, hygiene, layout, packages, secrets, users
 
 FAMILIES: tuple[tuple[str, ModuleType], ...] = (
     ("base", base),
@@ -21,6 +21,7 @@ FAMILIES: tuple[tuple[str, ModuleType], ...] = (
     ("packages", packages),
     ("secrets", secrets),
     ("layout", layout),
+    ("hygiene", hygiene),
     ("image", image),
 )
 """In the order criteria run and are reported."""
