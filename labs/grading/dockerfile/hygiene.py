@@ -225,6 +225,16 @@ _PIN_HINT = {
 }
 
 
+def _bare_name(manager: str, word: str) -> str:
+    """The package's name without the version or tag written after it."""
+    if manager == "npm":
+        scoped = word.startswith("@")
+        return ("@" if scoped else "") + word[scoped:].partition("@")[0]
+    if manager == "pip":
+        return re.split(r"[<>=!~;@ ]", word, maxsplit=1)[0]
+    return word
+
+
 def pinned_packages(inp: StaticInput, say: Say) -> CheckResult:
     """Installs that name packages on the command line, for the managers the rubric asks about
     (`managers`, by default the language ones: pip, npm, gem). `pip install -r`, `-c`, `npm
@@ -250,7 +260,7 @@ def pinned_packages(inp: StaticInput, say: Say) -> CheckResult:
             findings.append(
                 say.finding(
                     c.line, "unpinned", command=quote_words(c.words[: at + 1]), packages=_shown(unpinned),
-                    example=f"`{_PIN_HINT[manager].format(clip(unpinned[0], 40))}`",
+                    example=f"`{_PIN_HINT[manager].format(clip(_bare_name(manager, unpinned[0]), 40))}`",
                 )
             )  # fmt: skip
     if total == 0:
@@ -329,7 +339,7 @@ def _whole_filesystem(source: str) -> bool:
     source = source.strip()
     if not source or source in BROAD_SOURCES:
         return bool(source)
-    return posixpath.normpath("/" + source) in ("/", "/*", "/**")
+    return posixpath.normpath("/" + source.lstrip("/")) in ("/", "/*", "/**")
 
 
 class _Stages:
@@ -441,10 +451,12 @@ def pipefail(inp: StaticInput, say: Say) -> CheckResult:
     for stage in inp.parsed.stages:
         parent = facts.parent(stage)
         shell = shell_at_end.get(parent.index) if parent is not None else None
+        shell_at_end[stage.index] = shell
         for ins in facts.by_stage[stage.index]:
             if ins.keyword == "SHELL":
                 program, sets = _shell_of(ins)
                 shell = (program, sets, ins.start_line)
+                shell_at_end[stage.index] = shell
                 continue
             if ins.keyword != "RUN":
                 continue
