@@ -19,7 +19,7 @@ from typing import Any
 from labs.grading.catalogue import CheckResult, Finding, Say, clip, quote_words
 from labs.grading.facts import BROAD_SOURCES, Facts, Run, StaticInput, slim_kind
 from labs.grading.shell import APT, SHELLS, Cmd, basename, dash_c_script, is_pip, subcommand
-from sandbox.dockerfile import Instruction, Stage, expand
+from sandbox.dockerfile import DockerfileLimitError, ExpansionBudget, Instruction, Stage, expand
 
 # --------------------------------------------------------------------------- helpers
 
@@ -30,13 +30,17 @@ def _shown(items: Sequence[str], limit: int = 3) -> str:
     return shown + (f" (+{len(items) - limit})" if len(items) > limit else "")
 
 
-def _expanded(facts: Facts, ins: Instruction, word: str) -> str:
-    """`word` as BuildKit expands it for `ins`. Facts has already expanded every such word once
-    within its bounds, so this only repeats work that is known to fit (no shared budget: it
-    must never refuse what Facts accepted)."""
+def _expanded(facts: Facts, ins: Instruction, word: str, budget: ExpansionBudget) -> str:
+    """`word` as BuildKit expands it for `ins`, drawing on `budget` (one per check, so a check
+    never expands more than Facts may). Facts has already refused what is over the bounds; if
+    this reading goes over them anyway (the values in force at `ins` can differ from the ones
+    Facts used), the word is judged as written rather than refused here."""
     if "$" not in word:
         return word
-    return expand(word, facts.env_at(ins), facts.parsed.escape, line=ins.start_line)[0]
+    try:
+        return expand(word, facts.env_at(ins), facts.parsed.escape, line=ins.start_line, budget=budget)[0]
+    except DockerfileLimitError:
+        return word
 
 
 def _operands(cmd: Cmd, start: int, arg_opts: frozenset[str]) -> list[str]:
@@ -343,42 +347,46 @@ def _whole_filesystem(source: str) -> bool:
 
 
 class _Stages:
-    """Whether a stage's filesystem is an operating system: it is, unless its chain starts FROM
-    scratch and nothing in it copied a whole operating system in. Worked out once per stage,
-    in stage order (a stage can only copy from an earlier one)."""
+    """For every stage, in order (a stage can only copy from an earlier one), the COPYs of a
+    whole filesystem that is an operating system, and whether the stage's own filesystem is
+    one: it is unless its chain starts FROM scratch and nothing in that chain copied a whole
+    operating system in. Each stage is read once."""
 
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
+        self.budget = ExpansionBudget()
+        self.copies: dict[int, list[tuple[Instruction, str, bool]]] = {}
         self.carries_os: dict[int, bool] = {}
         for stage in facts.parsed.stages:
-            self.carries_os[stage.index] = self._carries_os(stage)
+            self.copies[stage.index] = self._whole_copies(stage)
+            parent = facts.parent(stage)
+            inherited = (
+                self.carries_os[parent.index]
+                if parent is not None
+                else stage.base_resolved.lower() != "scratch"
+            )
+            self.carries_os[stage.index] = inherited or bool(self.copies[stage.index])
 
-    def whole_copies(self, stage: Stage) -> list[tuple[Instruction, str, bool]]:
-        """The COPYs in `stage` of a whole filesystem that is an operating system:
-        (instruction, the --from reference, whether it names a stage)."""
+    def _whole_copies(self, stage: Stage) -> list[tuple[Instruction, str, bool]]:
+        """(instruction, the --from reference, whether it names a stage) for each such COPY."""
+        facts = self.facts
         out = []
-        for ins in self.facts.by_stage[stage.index]:
+        for ins in facts.by_stage[stage.index]:
             if ins.keyword != "COPY" or ins.heredocs:
                 continue
             refs = ins.flag_values("from")
             if not refs:
                 continue
-            ref = _expanded(self.facts, ins, refs[-1])
-            if not any(_whole_filesystem(_expanded(self.facts, ins, s)) for s in ins.args[:-1]):
+            ref = _expanded(facts, ins, refs[-1], self.budget)
+            if not any(_whole_filesystem(_expanded(facts, ins, s, self.budget)) for s in ins.args[:-1]):
                 continue
-            source = self.facts.parsed.stage_named(ref)
-            if source is not None and source.index < stage.index:
-                if self.carries_os.get(source.index, True):
+            source = facts.parsed.stage_named(ref)
+            if source is not None:
+                if source.index < stage.index and self.carries_os[source.index]:
                     out.append((ins, source.name or str(source.index), True))
             elif ref.lower() != "scratch":
                 out.append((ins, ref, False))
         return out
-
-    def _carries_os(self, stage: Stage) -> bool:
-        chain = self.facts.chain(stage)
-        if chain[-1].base_resolved.lower() != "scratch":
-            return True
-        return any(self.whole_copies(s) for s in chain)
 
 
 def no_whole_stage_copy(inp: StaticInput, say: Say) -> CheckResult:
@@ -395,7 +403,7 @@ def no_whole_stage_copy(inp: StaticInput, say: Say) -> CheckResult:
         return say.result("pass", "not used", (), say.text("none"))
     findings = []
     for st in facts.final_chain:
-        for ins, ref, is_stage in stages.whole_copies(st):
+        for ins, ref, is_stage in stages.copies[st.index]:
             key = "whole_stage" if is_stage else "whole_image"
             written = clip(ins.original.splitlines()[0].strip(), 80)
             findings.append(
@@ -566,9 +574,10 @@ def no_ssh_port(inp: StaticInput, say: Say) -> CheckResult:
     if not exposes:
         return say.result("pass", "no EXPOSE", (), say.text("none"))
     findings = []
+    budget = ExpansionBudget()
     for ins in exposes:
         for arg in ins.args:
-            for token in _expanded(facts, ins, arg).split():
+            for token in _expanded(facts, ins, arg, budget).split():
                 span = _port_range(token)
                 if span is not None and span[0] <= 22 <= span[1]:
                     findings.append(say.finding(ins.start_line, "ssh", port=f"`{clip(token, 20)}`"))
@@ -634,10 +643,11 @@ def no_system_workdir(inp: StaticInput, say: Say) -> CheckResult:
     findings: list[Finding] = []
     lines: list[int] = []
     current: str | None = None
+    budget = ExpansionBudget()
     for ins in facts.chain_instructions(facts.final):
         if ins.keyword != "WORKDIR" or not ins.args:
             continue
-        raw = _expanded(facts, ins, ins.args[0]).strip().strip("\"'")
+        raw = _expanded(facts, ins, ins.args[0], budget).strip().strip("\"'")
         if raw.startswith("/"):
             current = posixpath.normpath(raw)
         elif current is not None and raw and not re.match(r"^[A-Za-z]:[\\/]", raw):
