@@ -13,7 +13,7 @@ from typing import Any
 
 from labs.grading import image
 from labs.grading.catalogue import CatalogueError, CheckResult, Criterion, Say, family_criteria
-from labs.grading.dockerfile import base, buildkit, layout, packages, secrets, users
+from labs.grading.dockerfile import base, buildkit, hygiene, layout, packages, secrets, users
 
 FAMILIES: tuple[tuple[str, ModuleType], ...] = (
     ("base", base),
@@ -22,6 +22,7 @@ FAMILIES: tuple[tuple[str, ModuleType], ...] = (
     ("secrets", secrets),
     ("layout", layout),
     ("buildkit", buildkit),
+    ("hygiene", hygiene),
     ("image", image),
 )
 """In the order criteria run and are reported."""
