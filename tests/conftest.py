@@ -20,9 +20,11 @@ from tests.factories import ExerciseFactory, UserFactory
 pytest_plugins = ["tests.browser"]  # the shared `browser` fixture
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _clean_test_redis() -> None:
-    """The test Redis database starts empty: no stale jobs from an aborted run."""
+@pytest.fixture(scope="session")
+def clean_redis() -> None:
+    """The test Redis database (Celery's broker, the channel layer), emptied once per session
+    before the first test that asks for it: no stale jobs or groups from an aborted run. Only
+    tests that reach Redis ask, so the pure ones run with Redis stopped."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
@@ -38,7 +40,7 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
+def stack(clean_redis: None, django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
     with django_db_blocker.unblock():
         env = live.test_database_env()
     web, base = live.start_web(env)

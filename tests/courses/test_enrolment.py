@@ -16,7 +16,7 @@ from django.utils import translation
 
 from courses import services
 from courses.models import CourseRun, Membership
-from courses.selectors import run_get_for_staff, run_role, runs_for_user
+from courses.selectors import run_role, runs_for_user
 from tests.factories import CourseRunFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -477,16 +477,6 @@ def test_a_confirmation_whose_accounts_changed_shows_the_new_preview(run, people
     assert texts(response) == ["Accounts changed since the preview. Check the new preview."]
     assert "Existing account, added" in response.content.decode()
     assert not run.memberships.filter(user__username="someone").exists()
-
-
-def test_run_get_for_staff_lets_in_only_that_runs_staff(run, people):
-    from django.http import Http404
-
-    assert run_get_for_staff(people["instructor"], "spring").viewer_can_manage is True
-    assert run_get_for_staff(people["assistant"], "spring").viewer_can_manage is False
-    for who in ("student", "other_instructor"):
-        with pytest.raises(Http404):
-            run_get_for_staff(people[who], "spring")
 
 
 # make_instructor ------------------------------------------------------------------------------

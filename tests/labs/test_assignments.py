@@ -1,17 +1,16 @@
-"""An assignment's rules, enforced on the server: membership, the exercise set, the window,
-the attempt cap (an error never uses one; a held one keeps its own until graded), the
-interval, extensions; and the gradebook that counts what they allow."""
+"""An assignment's rules, enforced on the server when a student submits: membership, the
+exercise set, the window, the attempt cap (an error never uses one; a held one keeps its own
+until graded), the interval, extensions. The standing and the gradebook they are read from are
+tests/labs/test_selectors.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from courses.models import Membership
 from labs import selectors, services
 from labs.models import Extension, Submission
 from tests.factories import (
@@ -56,17 +55,6 @@ def refused(student, exercise, assignment) -> ValidationError:  # type: ignore[n
     return caught.value
 
 
-def test_the_student_sees_attempts_left_and_the_due_time_in_the_runs_zone(setup) -> None:
-    assignment, exercise, student = setup
-    assignment.due_at = timezone.now() + timedelta(hours=3, minutes=20)
-    assignment.save()
-    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=50.0)
-    standing = selectors.assignment_standing(user=student, assignment=assignment, exercise=exercise)
-    assert selectors.standing_line(standing) == "1 of 2 attempts left · due in 3 h (Asia/Seoul)"
-    with translation.override("ko"):
-        assert selectors.standing_line(standing) == "시도 2회 중 1회 남음 · 3시간 후 마감 (Asia/Seoul)"
-
-
 def test_the_cap_refuses_the_attempt_after_the_last_and_says_which_rule(setup) -> None:
     assignment, exercise, student = setup
     submit(student, exercise, assignment)
@@ -105,14 +93,6 @@ def test_a_submission_still_being_graded_holds_its_attempt(setup) -> None:
     SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.BUILDING)
     SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.FAILED)
     assert refused(student, exercise, assignment).code == "no_attempts"
-
-
-def test_practice_outside_the_assignment_uses_no_attempt(setup) -> None:
-    assignment, exercise, student = setup
-    for _ in range(3):
-        SubmissionFactory(owner=student, exercise=exercise, assignment=None, status=Status.DONE)
-    standing = selectors.assignment_standing(user=student, assignment=assignment, exercise=exercise)
-    assert standing.used == 0
 
 
 def test_someone_outside_the_run_and_an_exercise_outside_the_assignment_are_refused(setup) -> None:
@@ -175,47 +155,3 @@ def test_an_extension_moves_the_due_time_and_adds_attempts_for_that_student_only
         submit(student, exercise, assignment)
         Submission.objects.filter(owner=student).update(status=Status.DONE)
     assert refused(student, exercise, assignment).code == "no_attempts"
-
-
-def test_the_gradebook_counts_the_best_attempt_after_the_late_penalty(setup) -> None:
-    assignment, exercise, student = setup
-    now = timezone.now()
-    assignment.opens_at = now - timedelta(days=5)
-    assignment.due_at = now - timedelta(hours=30)
-    assignment.late_until = now + timedelta(days=3)
-    assignment.late_penalty_percent = Decimal(10)
-    assignment.max_attempts = None
-    assignment.save()
-    on_time = SubmissionFactory(
-        owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=70.0
-    )
-    Submission.objects.filter(pk=on_time.pk).update(created_at=now - timedelta(days=2))
-    late = SubmissionFactory(
-        owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=95.0
-    )
-    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.ERROR)
-    quiet = MembershipFactory(run=assignment.run).user
-    MembershipFactory(run=assignment.run, role=Membership.Role.ASSISTANT)
-    book = selectors.gradebook_for(assignment)
-    rows = {row.username: row for row in book.rows}
-    assert set(rows) == {student.username, quiet.username}  # staff are not in it
-    cell = rows[student.username].cells[0]
-    assert (cell.counted.submission_id, cell.counted.score, cell.counted.penalty, cell.used) == (
-        late.pk,
-        76.0,  # 95, two started days late: 20 % off, still above 70
-        Decimal(20),
-        2,
-    )
-    assert rows[student.username].late is True
-    assert rows[quiet.username].cells[0].counted is None
-    assert rows[quiet.username].total == 0.0
-
-
-def test_a_failed_build_counts_as_zero_and_last_counting_takes_it(setup) -> None:
-    assignment, exercise, student = setup
-    assignment.counting = "last"
-    assignment.save()
-    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.DONE, score=80.0)
-    SubmissionFactory(owner=student, exercise=exercise, assignment=assignment, status=Status.FAILED)
-    cell = selectors.gradebook_for(assignment).rows[0].cells[0]
-    assert cell.score == 0.0

@@ -102,6 +102,7 @@ def test_the_sweep_moves_on_what_a_dead_worker_left_and_nothing_else(
 
     sent: list[int] = []
     monkeypatch.setattr(services, "_enqueue", sent.append)  # the broker is not what this is about
+    settings.CHANNEL_LAYERS = {}  # nor the pushes to open pages (tests/labs/test_consumers.py)
     with django_capture_on_commit_callbacks(execute=True):
         moved = services.submission_sweep()
 
