@@ -18,11 +18,12 @@ from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
 from labs.grading.registry import all_criteria
 from labs.grading.rubric import Rubric, Score, default_rubric, score
 from labs.grading.static import run_static
-from sandbox import catalogue, engine, layers, policy
+from sandbox import catalogue, engine, policy
 from sandbox import run as sandbox_run
 from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
 from sandbox.dockerfile import DockerfileSyntaxError, ParsedDockerfile, parse
 from sandbox.image import ImageFacts, image_facts
+from sandbox.layers.analyse import analyse_image
 from sandbox.limits import BuildLimits
 from sandbox.network import BuildNetwork
 from sandbox.rewrite import RewriteError, rewrite_for_engine
@@ -319,7 +320,7 @@ def _base_facts(base: str) -> tuple[int, frozenset[str]]:
     if attrs is None:
         return 0, frozenset()
     count = len((attrs.get("RootFS") or {}).get("Layers") or [])
-    report = layers.analyse_image(base)
+    report = analyse_image(base)
     return count, frozenset(str(f.path) for f in report.setuid_files)
 
 
@@ -445,7 +446,7 @@ def _image_results(
         return {"base_layer_count": count, "base_setuid": setuid}
 
     jobs: dict[str, Callable[[], dict[str, Any]]] = {
-        "layers": lambda: {"report": layers.analyse_image(tag)},
+        "layers": lambda: {"report": analyse_image(tag)},
         "base": base,
         "user": runs_user,
         "structure": runs_structure,

@@ -47,7 +47,7 @@ class ImageEvidence:
     user_line: int | None = None
     healthcheck_line: int | None = None
     reference_size: int | None = None
-    report: Any = None  # sandbox.layers.ImageReport
+    report: Any = None  # sandbox.layers.report.ImageReport
     base_setuid: frozenset[str] = frozenset()
     user: Any = None  # sandbox.run.UserResult
     structure: Sequence[Any] | None = None  # sandbox.run.StructureTestResult
