@@ -29,7 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox import engine, layers
+from sandbox import engine
+from sandbox.layers.analyse import analyse_image, forget_memory
+from sandbox.layers.overlay import ENV_FROM_DISK
 
 LAYERS = (
     "RUN head -c 3000000 /dev/urandom > /opt/{name}.bin",
@@ -78,26 +80,26 @@ def one_round(dive: str, first: str, second: str, times: dict[str, list[float]],
     if dive_first:
         run_dive()
     for mode, setting in (("disk", "1"), ("export", "0")):
-        os.environ[layers.ENV_FROM_DISK] = setting
-        layers.forget_memory()
+        os.environ[ENV_FROM_DISK] = setting
+        forget_memory()
         with tempfile.TemporaryDirectory(prefix="layerlab-bench-cache-") as tmp:
             cache = Path(tmp)
             start = time.perf_counter()
-            cold = layers.analyse_image(first, cache_dir=cache)
+            cold = analyse_image(first, cache_dir=cache)
             times[f"cold_{mode}"].append(time.perf_counter() - start)
             assert cold.exported is (mode == "export")
             start = time.perf_counter()
-            warm = layers.analyse_image(second, cache_dir=cache)
+            warm = analyse_image(second, cache_dir=cache)
             times[f"warm_{mode}"].append(time.perf_counter() - start)
             assert warm.exported is (mode == "export") and warm.layers_read == 3
             if mode == "disk":
                 start = time.perf_counter()
-                layers.analyse_image(first, cache_dir=cache)
+                analyse_image(first, cache_dir=cache)
                 times["cached"].append(time.perf_counter() - start)
-                report = layers.analyse_image(second, cache_dir=cache)
+                report = analyse_image(second, cache_dir=cache)
                 assert report.exported is False and report.layers_read == 0
-        layers.forget_memory()
-    os.environ.pop(layers.ENV_FROM_DISK, None)
+        forget_memory()
+    os.environ.pop(ENV_FROM_DISK, None)
     if not dive_first:
         run_dive()
 

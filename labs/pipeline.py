@@ -18,14 +18,17 @@ from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
 from labs.grading.registry import all_criteria
 from labs.grading.rubric import Rubric, Score, default_rubric, score
 from labs.grading.static import run_static
-from sandbox import catalogue, engine, layers, policy
-from sandbox import run as sandbox_run
+from sandbox import catalogue, engine, policy
 from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
 from sandbox.dockerfile import DockerfileSyntaxError, ParsedDockerfile, parse
 from sandbox.image import ImageFacts, image_facts
+from sandbox.layers.analyse import analyse_image
 from sandbox.limits import BuildLimits
 from sandbox.network import BuildNetwork
 from sandbox.rewrite import RewriteError, rewrite_for_engine
+from sandbox.run.locked import effective_user, healthcheck
+from sandbox.run.spec import SpecError
+from sandbox.run.structure import run_structure_tests
 from sandbox.speed import compare_speed
 
 DEPENDENCY_INSTALL = re.compile(
@@ -319,7 +322,7 @@ def _base_facts(base: str) -> tuple[int, frozenset[str]]:
     if attrs is None:
         return 0, frozenset()
     count = len((attrs.get("RootFS") or {}).get("Layers") or [])
-    report = layers.analyse_image(base)
+    report = analyse_image(base)
     return count, frozenset(str(f.path) for f in report.setuid_files)
 
 
@@ -415,12 +418,12 @@ def _image_results(
     health_options = options_of("health")
 
     def runs_user() -> dict[str, Any]:
-        return {"user": sandbox_run.effective_user(tag, facts.user, labels=labels)}
+        return {"user": effective_user(tag, facts.user, labels=labels)}
 
     def runs_structure() -> dict[str, Any]:
         try:
-            results = sandbox_run.run_structure_tests(tag, spec.behaviour_tests, labels=labels)
-        except sandbox_run.SpecError as exc:
+            results = run_structure_tests(tag, spec.behaviour_tests, labels=labels)
+        except SpecError as exc:
             raise ExerciseFault(
                 "behaviour_tests", f"the exercise's behaviour tests are invalid: {exc}"
             ) from exc
@@ -430,7 +433,7 @@ def _image_results(
         if not health_options.get("required"):
             return {"health": None}
         wait_s = float(health_options.get("wait_seconds", 30))
-        return {"health": sandbox_run.healthcheck(tag, wait_seconds=wait_s, labels=labels)}
+        return {"health": healthcheck(tag, wait_seconds=wait_s, labels=labels)}
 
     def rebuild() -> dict[str, Any]:
         options = options_of("rebuild")
@@ -445,7 +448,7 @@ def _image_results(
         return {"base_layer_count": count, "base_setuid": setuid}
 
     jobs: dict[str, Callable[[], dict[str, Any]]] = {
-        "layers": lambda: {"report": layers.analyse_image(tag)},
+        "layers": lambda: {"report": analyse_image(tag)},
         "base": base,
         "user": runs_user,
         "structure": runs_structure,

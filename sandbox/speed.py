@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sandbox.run import RunLimits, RunResult, run_command
+from sandbox.run.locked import RunLimits, RunResult, run_command
 
 
 def _last_cpu() -> str:

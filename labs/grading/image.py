@@ -47,12 +47,12 @@ class ImageEvidence:
     user_line: int | None = None
     healthcheck_line: int | None = None
     reference_size: int | None = None
-    report: Any = None  # sandbox.layers.ImageReport
+    report: Any = None  # sandbox.layers.report.ImageReport
     base_setuid: frozenset[str] = frozenset()
-    user: Any = None  # sandbox.run.UserResult
-    structure: Sequence[Any] | None = None  # sandbox.run.StructureTestResult
+    user: Any = None  # sandbox.run.locked.UserResult
+    structure: Sequence[Any] | None = None  # sandbox.run.structure.StructureTestResult
     structure_error: str = ""
-    health: Any = None  # sandbox.run.HealthResult
+    health: Any = None  # sandbox.run.locked.HealthResult
     rebuild: Rebuild | None = None
     dependency_lines: tuple[int, ...] = field(default_factory=tuple)
     speed: Any = None  # sandbox.speed.SpeedResult

@@ -139,7 +139,7 @@ def test_a_slow_spell_on_a_shared_machine_does_not_flip_the_verdict(monkeypatch:
     then, for its whole length. Here the faster image is caught by one in 6 of its 10 runs; the
     verdict must still be that it is faster. (The engine is not what this test is about.)"""
     from sandbox import speed
-    from sandbox.run import RunResult
+    from sandbox.run.locked import RunResult
 
     image_times = iter([0.29, 0.17, 0.29, 0.29, 0.17, 0.29, 0.17, 0.29, 0.17, 0.29])
     baseline_times = iter([0.20] * 10)
@@ -160,7 +160,7 @@ def test_a_fast_outlier_on_a_shared_machine_does_not_flip_the_verdict(
     0.87x the plain one, but one baseline run in ten came out 30 % fast (by the fastest runs alone
     the solution scored 0.98x and lost the criterion)."""
     from sandbox import speed
-    from sandbox.run import RunResult
+    from sandbox.run.locked import RunResult
 
     image_times = iter([0.33, 0.32, 0.33, 0.34, 0.32, 0.33, 0.33, 0.35, 0.32, 0.33])
     baseline_times = iter([0.37, 0.38, 0.26, 0.37, 0.38, 0.37, 0.39, 0.37, 0.38, 0.37])

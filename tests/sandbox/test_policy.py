@@ -7,7 +7,7 @@ from sandbox import engine
 from sandbox.build import BuildRequest, build_image, step_sources
 from sandbox.dockerfile import parse
 from sandbox.policy import LocalImage, Violation, check_dockerfile, check_utf8, normalize_image, notices
-from sandbox.run import run_command
+from sandbox.run.locked import run_command
 
 BASES = (
     "debian:bookworm-slim",

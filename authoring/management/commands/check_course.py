@@ -24,7 +24,7 @@ from labs.services import cache_namespace_for, spec_make
 from sandbox import engine, policy
 from sandbox.catalogue import CATALOGUE
 from sandbox.network import BuildNetwork, NetworkUnavailable
-from sandbox.run import SpecError, validate_spec
+from sandbox.run.spec import SpecError, validate_spec
 
 FULL_MARKS = 99.95
 

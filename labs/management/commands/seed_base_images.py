@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, seed
 from sandbox.engine import EngineError
-from sandbox.layers import LayerError, analyse_image
+from sandbox.layers.analyse import analyse_image
+from sandbox.layers.summary import LayerError
 
 
 class Command(BaseCommand):
