@@ -527,6 +527,10 @@ def _yarn_cache_path(path: str, folder: str | None) -> bool:
     )
 
 
+def _yarn_cache_removed(target: str, folder: str | None) -> bool:
+    return _yarn_cache_path(target, folder) and "cache" in target
+
+
 def yarn_cache(inp: StaticInput, say: Say) -> CheckResult:
     """Each `yarn install` (`yarn`, `yarn add`, `yarn global add`) must be followed in its RUN by
     `yarn cache clean` or a removal of yarn's cache, or run with a cache mount on it."""
@@ -540,7 +544,7 @@ def yarn_cache(inp: StaticInput, say: Say) -> CheckResult:
         mounted = run.cache_mount_covers(functools.partial(_yarn_cache_path, folder=folder))
         cleaned_at = max(
             run.last_order(_yarn_cleans),
-            run.last_removal(lambda t, folder=folder: _yarn_cache_path(t, folder) and "cache" in t),
+            run.last_removal(functools.partial(_yarn_cache_removed, folder=folder)),
         )
         for c in installs:
             lines.append(c.line)
