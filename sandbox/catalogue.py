@@ -1,10 +1,13 @@
 """The base images lessons build FROM, and how to make them on a machine that cannot pull.
 
 No registry is reachable, so every base image is a local stand-in: a Debian bookworm root made
-with debootstrap from the archive this machine's apt sources point to, and images built FROM it
-that install Debian's own packages. Each stand-in must behave like the official image for what
-lessons do with it (interpreters on PATH, `pip install`, a `node` user, `go build`, `useradd`),
-and says in its labels that it is a stand-in and exactly how it was made.
+with debootstrap from the archive this machine's apt sources point to, images built FROM it
+that install Debian's own packages, and the distroless images, whose roots are Debian packages'
+files extracted with dpkg-deb (fetched by a builder stage FROM that root) as Google makes them.
+Each stand-in must behave like the official image for what lessons do with it (interpreters on
+PATH, `pip install`, a `node` user, `go build`, `useradd`, a static binary on distroless), and
+says in its labels that it is a stand-in and exactly how it was made. Alpine images are not
+among them: Alpine's apk packages cannot be fetched here, so they cannot be made offline.
 
 Every Docker operation goes through `sandbox.engine`.
 """
@@ -53,6 +56,7 @@ class BaseImage:
     how: str
     rootfs: bool = False
     dockerfile: str | None = None
+    context_files: tuple[tuple[str, bytes], ...] = ()  # (name, content) the Dockerfile COPYs
 
     def __post_init__(self) -> None:
         ways = int(self.rootfs) + int(self.dockerfile is not None)
@@ -168,6 +172,216 @@ _FROM_DEBIAN = (
     "apt-get install --no-install-recommends {packages} from Debian {suite}, apt lists removed"
 )
 
+# --- distroless -----------------------------------------------------------------------------
+# Google's distroless images are Debian packages' files extracted into an empty root plus a few
+# hand-written files, with no shell and no package manager; the stand-ins are made the same way
+# from the same Debian release (sandbox/distroless_root.sh does the extracting). One builder
+# stage, the same text in every distroless Dockerfile, fetches and unpacks the packages of all
+# of them; BuildKit runs it once and reuses it for the rest. Each image COPYs its own layer from
+# it onto its parent, as upstream layers base on static, cc on base and python3 on cc.
+
+DISTROLESS = "gcr.io/distroless"
+NONROOT_USER = "65532:65532"
+NONROOT_HOME = "/home/nonroot"
+DISTROLESS_PACKAGES: dict[str, tuple[str, ...]] = {
+    "static": ("base-files", "netbase", "tzdata", "media-types", "ca-certificates"),
+    "base": ("libc6", "libssl3"),
+    "cc": ("libgcc-s1", "libstdc++6", "libgomp1", "gcc-12-base"),
+    # upstream's python3-debian12 list: python3.11's minimal runtime and what its modules load
+    "python3": (
+        "libbz2-1.0",
+        "libdb5.3",
+        "libexpat1",
+        "liblzma5",
+        "libsqlite3-0",
+        "libuuid1",
+        "libncursesw6",
+        "libtinfo6",
+        "python3-distutils",
+        "zlib1g",
+        "libcom-err2",
+        "libcrypt1",
+        "libgssapi-krb5-2",
+        "libk5crypto3",
+        "libkeyutils1",
+        "libkrb5-3",
+        "libkrb5support0",
+        "libnsl2",
+        "libreadline8",
+        "libtirpc3",
+        "libffi8",
+        "libpython3.11-minimal",
+        "libpython3.11-stdlib",
+        "python3.11-minimal",
+    ),
+}
+# Downloaded too: openssl (base gets only its configuration) and busybox-static (/busybox of
+# the debug images).
+_DISTROLESS_ALSO = ("openssl", "busybox-static")
+_DISTROLESS_SCRIPT = "distroless_root.sh"
+
+
+def _continued(words: Iterable[str], indent: str, width: int = 96) -> str:
+    """Words as Dockerfile continuation lines of at most `width` characters."""
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(indent + word)
+    return " \\\n".join(lines)
+
+
+_ALL_DISTROLESS = (*(p for group in DISTROLESS_PACKAGES.values() for p in group), *_DISTROLESS_ALSO)
+_LAYER_ARGS = " \\\n".join(
+    f'        "{" ".join(DISTROLESS_PACKAGES[layer])}"' for layer in DISTROLESS_PACKAGES
+)
+_DISTROLESS_BUILDER = f"""\
+FROM debian:bookworm-slim AS distroless-root
+COPY {_DISTROLESS_SCRIPT} /usr/local/bin/distroless-root
+RUN set -eux; \\
+    apt-get update; \\
+    mkdir /debs; \\
+    cd /debs; \\
+    apt-get download \\
+{_continued(_ALL_DISTROLESS, "        ")}; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    sh /usr/local/bin/distroless-root \\
+{_LAYER_ARGS}
+"""
+_DISTROLESS_FILES = ((_DISTROLESS_SCRIPT, (Path(__file__).parent / _DISTROLESS_SCRIPT).read_bytes()),)
+
+
+@dataclass(frozen=True)
+class _Flavour:
+    """One of upstream's four images, before its tags."""
+
+    name: str  # static, base, cc, python3
+    parent: str | None  # the :latest it is built on; None: FROM scratch
+    contents: str  # what it holds, for the description
+    config: tuple[str, ...] = ()  # instructions after the COPY
+    keeps_entrypoint: bool = False  # its debug image keeps the ENTRYPOINT (python3, as upstream)
+
+    @property
+    def ref(self) -> str:
+        return f"{DISTROLESS}/{self.name}-debian12"
+
+
+_FLAVOURS = (
+    _Flavour(
+        "static",
+        None,
+        "for static binaries: CA certificates, tzdata, netbase, /etc/passwd and /etc/group "
+        "(root 0, nobody 65534, nonroot 65532), os-release, /tmp; no shell, no package manager",
+        (f"ENV PATH={DEFAULT_PATH} SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",),
+    ),
+    _Flavour(
+        "base",
+        f"{DISTROLESS}/static-debian12",
+        "static plus glibc (libc6), libssl3 and openssl's configuration; no shell",
+    ),
+    _Flavour(
+        "cc",
+        f"{DISTROLESS}/base-debian12",
+        "base plus libgcc-s1, libstdc++6 and libgomp1, for C and C++ programs; no shell",
+    ),
+    _Flavour(
+        "python3",
+        f"{DISTROLESS}/cc-debian12",
+        "cc plus Debian's python3.11 minimal runtime, ENTRYPOINT /usr/bin/python3.11; no shell, no pip",
+        ("ENV LANG=C.UTF-8", 'ENTRYPOINT ["/usr/bin/python3.11"]'),
+        keeps_entrypoint=True,
+    ),
+)
+
+_SCRIPT_NOTE = (
+    "no maintainer scripts run; each package's control file in /var/lib/dpkg/status.d; docs but "
+    "copyright, man pages and locales removed; sandbox/distroless_root.sh"
+)
+
+
+def _flavour_how(flavour: _Flavour) -> str:
+    packages = " ".join(DISTROLESS_PACKAGES[flavour.name])
+    fetched = (
+        "docker build: a builder stage FROM the local debian:bookworm-slim stand-in apt-get "
+        f"downloads {packages} from Debian {SUITE} and dpkg-deb -x's them into an empty root"
+    )
+    if flavour.name == "static":
+        return (
+            f"{fetched} ({_SCRIPT_NOTE}), writes /etc/ssl/certs/ca-certificates.crt from the "
+            "package's certificates and the host's extra CAs as update-ca-certificates would, "
+            "/etc/passwd and /etc/group (root 0, nobody 65534, nonroot 65532, shell "
+            "/sbin/nologin), nsswitch.conf, /usr/lib/os-release (PRETTY_NAME=Distroless), "
+            "/root and /home/nonroot 0700, /tmp 1777; the final stage is FROM scratch with one "
+            "COPY of that root; ENV PATH and SSL_CERT_FILE"
+        )
+    extra = " and openssl's configuration files (not the program)" if flavour.name == "base" else ""
+    config = "; " + "; ".join(flavour.config) if flavour.config else ""
+    return (
+        f"{fetched}{extra} ({_SCRIPT_NOTE}); FROM the local {flavour.parent} stand-in, "
+        f"one COPY of that root{config}"
+    )
+
+
+def _distroless_images(flavour: _Flavour) -> tuple[BaseImage, ...]:
+    """The image and its :nonroot, :debug and :debug-nonroot tags, parents first."""
+    latest = flavour.ref
+    debug = f"{latest}:debug"
+    standin = _STANDIN.format(ref=latest)
+    copy = f"COPY --from=distroless-root /layers/{flavour.name}/ /"
+    image = BaseImage(
+        ref=latest,
+        description=f"{standin}: {flavour.contents}",
+        how=_flavour_how(flavour),
+        dockerfile="\n".join(
+            [_DISTROLESS_BUILDER, f"FROM {flavour.parent or 'scratch'}", copy, *flavour.config]
+        )
+        + "\n",
+        context_files=_DISTROLESS_FILES,
+    )
+    entrypoint = () if flavour.keeps_entrypoint else ('ENTRYPOINT ["/busybox/sh"]',)
+    debug_image = BaseImage(
+        ref=debug,
+        description=_STANDIN.format(ref=debug)
+        + f": {latest} plus Debian's busybox-static as /busybox/* on PATH"
+        + ("" if flavour.keeps_entrypoint else ', ENTRYPOINT ["/busybox/sh"]'),
+        how=(
+            f"docker build FROM the local {latest} stand-in: one COPY of busybox-static's busybox, "
+            "apt-get downloaded and dpkg-deb -x'd from Debian bookworm in the same builder stage "
+            "as its parent, as /busybox/busybox with a link per applet (busybox --list); "
+            "/busybox appended to ENV PATH" + "".join(f"; {line}" for line in entrypoint)
+        ),
+        dockerfile="\n".join(
+            [
+                _DISTROLESS_BUILDER,
+                f"FROM {latest}",
+                "COPY --from=distroless-root /layers/busybox/ /",
+                "ENV PATH=$PATH:/busybox",
+                *entrypoint,
+            ]
+        )
+        + "\n",
+        context_files=_DISTROLESS_FILES,
+    )
+
+    def nonroot(of: str, tag: str) -> BaseImage:
+        ref = f"{latest}:{tag}"
+        return BaseImage(
+            ref=ref,
+            description=_STANDIN.format(ref=ref)
+            + f": {of} running as nonroot ({NONROOT_USER}) in {NONROOT_HOME}",
+            how=f"docker build FROM the local {of} stand-in: USER {NONROOT_USER}; WORKDIR {NONROOT_HOME}",
+            dockerfile=f"FROM {of}\nUSER {NONROOT_USER}\nWORKDIR {NONROOT_HOME}\n",
+        )
+
+    return (image, nonroot(latest, "nonroot"), debug_image, nonroot(debug, "debug-nonroot"))
+
+
+DISTROLESS_IMAGES: tuple[BaseImage, ...] = tuple(
+    image for flavour in _FLAVOURS for image in _distroless_images(flavour)
+)
+
+
 CATALOGUE: tuple[BaseImage, ...] = (
     BaseImage(
         ref="debian:bookworm-slim",
@@ -213,6 +427,7 @@ CATALOGUE: tuple[BaseImage, ...] = (
         + "; ENV GOPATH=/go PATH=/go/bin:/usr/lib/go-1.19/bin:...; WORKDIR /go",
         dockerfile=_GOLANG_DOCKERFILE,
     ),
+    *DISTROLESS_IMAGES,
     BaseImage(
         ref="scratch",
         description="The empty image, provided by the engine itself",
@@ -319,7 +534,10 @@ def _build(image: BaseImage, progress: Progress, proxy: str) -> None:
     dockerfile = _with_labels(image.dockerfile, image.labels())
     readable = _BuildLineTrimmer(image.ref)
     args = network.proxy_build_args(proxy) if proxy else None
-    for line in engine.build_trusted(dockerfile, image.ref, network="default", build_args=args):
+    files = dict(image.context_files)
+    for line in engine.build_trusted(
+        dockerfile, image.ref, network="default", build_args=args, context_files=files
+    ):
         shown = readable(line)
         if shown is not None:
             progress(shown)

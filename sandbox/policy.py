@@ -380,7 +380,7 @@ def _check_base(parsed: ParsedDockerfile, index: int, known: _Known) -> list[Vio
         )
     else:
         advice = f"Use one of: {available}"
-    lookalike = _lookalike_words(resolved, known)
+    lookalike = _lookalike_words(resolved, known) or _alpine_words(resolved, known)
     if lookalike is not None:
         words, params = lookalike
         return [
@@ -450,6 +450,70 @@ def _lookalike_words(ref: str, known: _Known) -> tuple[str, dict[str, str]] | No
     return (
         f"Image names are plain ASCII, and it contains other characters: {listing}.",
         {"variant": "non_ascii", "lookalikes": listing},
+    )
+
+
+_ALPINE_WHY = {
+    "Debian slim": "a small Debian with a shell and a package manager, as Alpine has; install "
+    "packages with apt-get instead of apk",
+    "distroless": "for a final stage that only runs your program: CA certificates, time zones and "
+    "/etc/passwd, but no shell and no package manager (build in an earlier stage)",
+    "empty image": "nothing at all, for a final stage that runs a static binary",
+}
+
+
+def _base_kind(ref: str) -> str:
+    """What kind of base an allowlisted reference is, in a word or two for the student."""
+    if normalize_image(ref) == "scratch":
+        return "empty image"
+    repository, tag, _ = split_image(ref.lower())
+    name = repository.rsplit("/", 1)[-1]
+    if "distroless" in repository:
+        return "distroless"
+    if "slim" in re.split(r"[-_.]", tag or ""):
+        return "Debian slim"  # every official -slim image is Debian's
+    return {"ubuntu": "Ubuntu", "busybox": "BusyBox"}.get(name, "Debian")
+
+
+def _alpine_words(ref: str, known: _Known) -> tuple[str, dict[str, str]] | None:
+    """For an Alpine base this platform does not have: why it cannot be had here, and the
+    nearest base the exercise allows. Alpine is not refused for being Alpine (with a registry
+    it would be pulled like any other); it cannot be made offline. None for other names, or
+    when nothing is allowed."""
+    repository, tag, _ = split_image(ref.lower())
+    name = repository.rsplit("/", 1)[-1]
+    if "alpine" not in name and "alpine" not in (tag or ""):
+        return None
+    candidates = [b for b in known.allowed if "alpine" not in b.lower() and "$" not in b]
+    if not candidates:
+        return None
+    why: str | None = None
+    family = [b for b in candidates if split_image(b.lower())[0].rsplit("/", 1)[-1] == name]
+    if name != "alpine" and family:
+        version = re.split(r"-?alpine", tag or "", maxsplit=1)[0]
+
+        def distance(base: str) -> tuple[bool, bool]:
+            btag = split_image(base.lower())[1] or "latest"
+            same = bool(version) and (btag == version or btag.startswith(f"{version}-"))
+            return (not same, _base_kind(base) != "Debian slim")
+
+        nearest = min(family, key=distance)
+        same_version = not distance(nearest)[0]
+        what = f"the same {name} {version}" if same_version else f"the {name} image this exercise has,"
+        why = f"{what} on Debian instead of Alpine; install packages with apt-get instead of apk"
+    else:
+        by_kind = {kind: [b for b in candidates if _base_kind(b) == kind] for kind in _ALPINE_WHY}
+        debian = [b for b in by_kind["Debian slim"] if split_image(b.lower())[0].endswith("debian")]
+        static = [b for b in by_kind["distroless"] if "static" in b]
+        order = [*debian, *by_kind["Debian slim"], *static, *by_kind["distroless"], *by_kind["empty image"]]
+        nearest = (order or candidates)[0]
+        why = _ALPINE_WHY.get(_base_kind(nearest), "the closest this exercise allows")
+    kind = _base_kind(nearest)
+    return (
+        "Alpine images cannot be made on this platform: there is no registry to pull them from, and "
+        f"Alpine's apk packages are not available offline. Use {nearest} ({kind}), the nearest "
+        f"available base: {why}.",
+        {"variant": "alpine", "nearest": nearest, "kind": kind},
     )
 
 

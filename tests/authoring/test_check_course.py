@@ -5,6 +5,7 @@ every file problem is named with its file and line."""
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from io import StringIO
 from pathlib import Path
@@ -177,3 +178,42 @@ def test_every_shipped_exercise_has_a_100_solution_and_a_lower_starter() -> None
         assert cells[1] == "100.0", table
         assert float(cells[2]) < 100, table
     print(table)  # the table is the measurement: kept in the CI log
+
+
+GO_SOLUTION = SHIPPED / "exercises" / "go-scratch" / "solution" / "Dockerfile"
+
+
+def distroless_variant(scratch_solution: str) -> str:
+    """The shipped go-scratch solution with a distroless final stage: `:nonroot` instead of
+    scratch plus `USER 65534:65534`, everything else as shipped."""
+    lines = scratch_solution.splitlines(keepends=True)
+    assert lines.count("FROM scratch\n") == 1 and lines.count("USER 65534:65534\n") == 1
+    out = [
+        "FROM gcr.io/distroless/static-debian12:nonroot\n" if line == "FROM scratch\n" else line
+        for line in lines
+        if line != "USER 65534:65534\n" and not line.startswith("# scratch has no /etc/passwd")
+    ]
+    return "".join(out)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("final", ["scratch", "distroless"])
+def test_the_go_exercise_gives_full_marks_to_a_scratch_or_a_distroless_final_stage(
+    tmp_path: Path, final: str
+) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(SHIPPED, course)
+    solution = course / "exercises" / "go-scratch" / "solution" / "Dockerfile"
+    if final == "distroless":
+        solution.write_text(distroless_variant(GO_SOLUTION.read_text()))
+        assert "FROM gcr.io/distroless/static-debian12:nonroot\n" in solution.read_text()
+        assert "USER" not in solution.read_text()
+
+    table = check(str(course), "--exercise", "go-scratch", "--quiet")
+
+    cells = row(table, "go-scratch")
+    assert cells[1] == "100.0", table
+    assert float(cells[2]) < 100, table
+    assert cells[4] == "MB" and float(cells[3]) < 8, table  # full size credit up to 8 MB
+    assert "every solution scores 100" in table

@@ -16,6 +16,8 @@ import pytest
 from sandbox import engine
 from sandbox.catalogue import (
     CATALOGUE,
+    DEFAULT_PATH,
+    DISTROLESS_IMAGES,
     LABEL_DESCRIPTION,
     LABEL_MADE_BY,
     LABEL_STANDIN,
@@ -25,6 +27,7 @@ from sandbox.catalogue import (
     missing,
     seed,
 )
+from sandbox.run.locked import run_command
 
 BY_REF = {image.ref: image for image in CATALOGUE}
 STANDINS = [image for image in CATALOGUE if not image.is_scratch]
@@ -300,3 +303,175 @@ def test_sources_parsing_finds_the_bookworm_archive(tmp_path: Path) -> None:
 
     assert bookworm_mirror(one_line, tmp_path / "missing.d") == "http://one.example.org/debian"
     assert bookworm_mirror(one_line, sources_d) == "http://one.example.org/debian"
+
+
+# --- distroless -----------------------------------------------------------------------------
+
+FLAVOURS = ("static", "base", "cc", "python3")
+TAGS = ("", ":nonroot", ":debug", ":debug-nonroot")
+DISTROLESS_REFS = [f"gcr.io/distroless/{f}-debian12{tag}" for f in FLAVOURS for tag in TAGS]
+CERTS = "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+PYTHON_ENTRY = ["/usr/bin/python3.11"]
+
+
+def expected_distroless_config(ref: str) -> dict[str, object]:
+    """The config upstream's image of that name has (User, WorkingDir, Entrypoint, Env)."""
+    name, _, tag = ref.partition(":")
+    python = name.endswith("python3-debian12")
+    debug, nonroot = tag.startswith("debug"), tag.endswith("nonroot")
+    env = [f"PATH={DEFAULT_PATH}" + (":/busybox" if debug else ""), CERTS] + (
+        ["LANG=C.UTF-8"] if python else []
+    )
+    entrypoint = PYTHON_ENTRY if python else (["/busybox/sh"] if debug else None)
+    return {
+        "User": "65532:65532" if nonroot else "",
+        "WorkingDir": "/home/nonroot" if nonroot else "/",
+        "Entrypoint": entrypoint,
+        "Env": env,
+    }
+
+
+def test_the_catalogue_has_every_distroless_image_and_tag_after_its_parents() -> None:
+    refs = [image.ref for image in CATALOGUE]
+    assert [image.ref for image in DISTROLESS_IMAGES] == DISTROLESS_REFS
+    for index, image in enumerate(CATALOGUE):
+        for parent in image.parents:
+            assert parent in refs[:index], (image.ref, parent)
+
+
+def test_the_distroless_builder_stage_is_the_same_text_in_every_dockerfile() -> None:
+    builders = {
+        image.dockerfile.partition("\n\nFROM ")[0]
+        for image in DISTROLESS_IMAGES
+        if image.dockerfile is not None and "AS distroless-root" in image.dockerfile
+    }
+    assert len(builders) == 1
+    [builder] = builders
+    assert builder.startswith("FROM debian:bookworm-slim AS distroless-root\n")
+    assert "apt-get download" in builder and "python3.11-minimal" in builder and "busybox-static" in builder
+
+
+@pytest.mark.docker
+def test_each_distroless_image_is_seeded_with_its_labels_and_upstreams_config(seeded: None) -> None:
+    for ref in DISTROLESS_REFS:
+        attrs = engine.image_attrs(ref)
+        assert attrs is not None, ref
+        config = attrs["Config"]
+        labels = config["Labels"]
+        assert labels[LABEL_STANDIN] == "true"
+        assert labels[LABEL_DESCRIPTION] == BY_REF[ref].description
+        assert labels[LABEL_DESCRIPTION].startswith(
+            f"Local stand-in for the official {ref} image (no registry here): "
+        )
+        assert labels[LABEL_MADE_BY] == BY_REF[ref].how
+        expected = expected_distroless_config(ref)
+        found = {key: config.get(key) or ("" if key in ("User", "WorkingDir") else None) for key in expected}
+        assert found == expected, ref
+        assert config.get("Cmd") is None, ref
+    assert "dpkg-deb -x" in BY_REF["gcr.io/distroless/static-debian12"].how
+    assert "FROM scratch" in BY_REF["gcr.io/distroless/static-debian12"].how
+
+
+PROBE_GO = b"""\
+package main
+
+import (
+\t"crypto/x509"
+\t"fmt"
+\t"os"
+\t"os/user"
+\t"time"
+)
+
+func main() {
+\t_, shell := os.Stat("/bin/sh")
+\tpool, certsErr := x509.SystemCertPool()
+\tseoul, tzErr := time.LoadLocation("Asia/Seoul")
+\tme, userErr := user.Current()
+\twd, _ := os.Getwd()
+\tfmt.Printf("uid=%d gid=%d user=%v cwd=%s sh=%v certs=%v tz=%v\\n",
+\t\tos.Getuid(), os.Getgid(), userErr == nil && me.Username == "nonroot", wd, shell == nil,
+\t\tcertsErr == nil && len(pool.Subjects()) > 100, tzErr == nil && seoul.String() == "Asia/Seoul")
+}
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_static_go_binary_runs_on_static_nonroot_as_65532_with_certificates_and_no_shell(
+    seeded: None, build: Build
+) -> None:
+    dockerfile = """\
+FROM golang:1.19-bookworm AS build
+WORKDIR /src
+COPY main.go .
+RUN CGO_ENABLED=0 go build -o /out/probe main.go
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/probe /usr/local/bin/probe
+ENTRYPOINT ["/usr/local/bin/probe"]
+"""
+    returncode, output, built = build(dockerfile, {"main.go": PROBE_GO})
+    assert returncode == 0, output[-3000:]
+
+    ran = run_command(built, None)
+
+    assert (ran.exit_code, ran.stdout, ran.stderr) == (
+        0,
+        "uid=65532 gid=65532 user=true cwd=/home/nonroot sh=false certs=true tz=true\n",
+        "",
+    )
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("ref", [f"gcr.io/distroless/{f}-debian12:nonroot" for f in FLAVOURS])
+def test_nonroot_tags_have_no_shell(seeded: None, ref: str) -> None:
+    ran = run_command(ref, ["-c", "true"], entrypoint=["/bin/sh"])
+
+    assert (ran.stdout, ran.stderr) == ("", "")
+    assert ran.start_error is not None
+    assert 'exec: "/bin/sh": stat /bin/sh: no such file or directory' in ran.start_error
+
+
+@pytest.mark.docker
+def test_python3_runs_its_entrypoint_python311_as_upstream_and_nonroot_as_65532(seeded: None) -> None:
+    ran = run_command("gcr.io/distroless/python3-debian12", ["-c", "print(1+1)"])
+    assert (ran.exit_code, ran.stdout, ran.stderr) == (0, "2\n", "")
+
+    probe = (
+        "import os, sys, ssl, sqlite3, zoneinfo; "
+        "print(os.getuid(), os.getgid(), os.getcwd(), sys.version_info[:2])"
+    )
+    ran = run_command("gcr.io/distroless/python3-debian12:nonroot", ["-c", probe])
+    assert (ran.exit_code, ran.stdout, ran.stderr) == (0, "65532 65532 /home/nonroot (3, 11)\n", "")
+
+
+@pytest.mark.docker
+def test_the_debug_images_have_busybox_sh_and_the_users_of_distroless(seeded: None) -> None:
+    script = (
+        "readlink /busybox/sh; echo $PATH; id -u; cat /etc/passwd /etc/group; "
+        "stat -c '%a %u' /tmp /root /home/nonroot"
+    )
+    ran = run_command("gcr.io/distroless/static-debian12:debug", ["-c", script])
+
+    assert (ran.exit_code, ran.stderr) == (0, "")
+    assert ran.stdout == (
+        "busybox\n"
+        f"{DEFAULT_PATH}:/busybox\n"
+        "0\n"
+        "root:x:0:0:root:/root:/sbin/nologin\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+        "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+        "root:x:0:\n"
+        "nobody:x:65534:\n"
+        "tty:x:5:\n"
+        "staff:x:50:\n"
+        "nonroot:x:65532:\n"
+        "1777 0\n"
+        "700 0\n"
+        "700 65532\n"
+    )
+    ran = run_command(
+        "gcr.io/distroless/base-debian12:debug-nonroot",
+        ["-c", "id -u; pwd; test -e /lib64/ld-linux-x86-64.so.2 && echo libc"],
+    )
+    assert (ran.exit_code, ran.stdout, ran.stderr) == (0, "65532\n/home/nonroot\nlibc\n", "")

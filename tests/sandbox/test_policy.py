@@ -617,3 +617,167 @@ def test_check_utf8_passes_utf8_and_refuses_the_rest() -> None:
     assert check_utf8("FROM python:3.11-slim\nRUN echo é\n".encode()) is None
     refused = check_utf8(b"FROM x\nRUN echo \xc3\n")
     assert refused is not None and (refused.code, refused.line) == ("not_utf8", 2)
+
+
+# Alpine images cannot be made offline: the refusal names the nearest base the exercise allows.
+
+GO_BASES = (
+    "golang:1.19-bookworm",
+    "scratch",
+    "gcr.io/distroless/static-debian12:nonroot",
+    "gcr.io/distroless/static-debian12",
+)
+NOT_HERE = (
+    "Alpine images cannot be made on this platform: there is no registry to pull them from, and "
+    "Alpine's apk packages are not available offline."
+)
+NOT_HERE_KO = (
+    "이 플랫폼에는 이미지를 내려받을 레지스트리가 없고 Alpine의 apk 패키지도 오프라인으로는 구할 수 없어서 "
+    "Alpine 이미지를 만들 수 없습니다."
+)
+APT_KO = "셸과 패키지 관리자가 있는 Debian 기반 이미지에서는 apk 대신 apt-get을 씁니다."
+ALL_BASES = "debian:bookworm-slim, python:3.11-slim, node:18-bookworm-slim, golang:1.19-bookworm, scratch"
+
+
+def test_an_alpine_language_image_is_refused_naming_its_slim_twin() -> None:
+    v = only(check("FROM python:3.11-alpine\n"), "base_not_allowed")
+
+    assert v.message == (
+        f'line 1: base image "python:3.11-alpine" is not available here. {NOT_HERE} Use python:3.11-slim '
+        "(Debian slim), the nearest available base: the same python 3.11 on Debian instead of Alpine; "
+        f"install packages with apt-get instead of apk. Use one of: {ALL_BASES}"
+    )
+    assert v.params == {
+        "line": "1",
+        "base": "python:3.11-alpine",
+        "allowed": ALL_BASES,
+        "variant": "alpine",
+        "nearest": "python:3.11-slim",
+        "kind": "Debian slim",
+    }
+    assert korean(v.code, v.message, v.params, v.line) == (
+        f'1번째 줄: 베이스 이미지 "python:3.11-alpine"는 여기서 쓸 수 없습니다. {NOT_HERE_KO} 가장 가까운 '
+        f"베이스는 python:3.11-slim(Debian slim)입니다. {APT_KO} 다음 중 하나를 쓰세요: {ALL_BASES}"
+    )
+
+
+def test_alpine_itself_is_refused_naming_debian_slim_and_why() -> None:
+    v = only(check("FROM alpine:3.19\n"), "base_not_allowed")
+
+    assert v.message == (
+        f'line 1: base image "alpine:3.19" is not available here. {NOT_HERE} Use debian:bookworm-slim '
+        "(Debian slim), the nearest available base: a small Debian with a shell and a package manager, as "
+        f"Alpine has; install packages with apt-get instead of apk. Use one of: {ALL_BASES}"
+    )
+    assert korean(v.code, v.message, v.params, v.line) == (
+        f'1번째 줄: 베이스 이미지 "alpine:3.19"는 여기서 쓸 수 없습니다. {NOT_HERE_KO} 가장 가까운 '
+        f"베이스는 debian:bookworm-slim(Debian slim)입니다. {APT_KO} 다음 중 하나를 쓰세요: {ALL_BASES}"
+    )
+
+
+def test_alpine_as_a_final_stage_where_only_distroless_fits_names_distroless_static() -> None:
+    dockerfile = "FROM golang:1.19-bookworm AS build\nFROM alpine:3.19\n"
+    [v] = check_dockerfile(dockerfile.encode(), allowed_bases=GO_BASES)
+    go_bases = ", ".join(GO_BASES)
+
+    assert (v.code, v.line) == ("base_not_allowed", 2)
+    assert v.message == (
+        f'line 2: base image "alpine:3.19" is not available here. {NOT_HERE} Use '
+        "gcr.io/distroless/static-debian12:nonroot (distroless), the nearest available base: for a final "
+        "stage that only runs your program: CA certificates, time zones and /etc/passwd, but no shell and no "
+        f"package manager (build in an earlier stage). Use one of: {go_bases}"
+    )
+    assert korean(v.code, v.message, v.params, v.line) == (
+        f'2번째 줄: 베이스 이미지 "alpine:3.19"는 여기서 쓸 수 없습니다. {NOT_HERE_KO} 가장 가까운 베이스는 '
+        f"gcr.io/distroless/static-debian12:nonroot(distroless)입니다. {APT_KO} "
+        f"다음 중 하나를 쓰세요: {go_bases}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base", "allowed", "nearest", "kind"),
+    [
+        ("node:18-alpine", BASES, "node:18-bookworm-slim", "Debian slim"),
+        ("docker.io/library/node:18-alpine3.19", BASES, "node:18-bookworm-slim", "Debian slim"),
+        ("golang:1.19-alpine", GO_BASES, "golang:1.19-bookworm", "Debian"),
+        ("python:3.12-alpine", BASES, "python:3.11-slim", "Debian slim"),
+        ("node:18-alpine", ("python:3.11-slim", "scratch"), "python:3.11-slim", "Debian slim"),
+        ("alpine", ("scratch",), "scratch", "empty image"),
+    ],
+)
+def test_the_nearest_base_is_chosen_from_what_the_exercise_allows(
+    base: str, allowed: tuple[str, ...], nearest: str, kind: str
+) -> None:
+    [v] = check_dockerfile(f"FROM {base}\n".encode(), allowed_bases=allowed)
+
+    assert (v.code, v.params["variant"], v.params["nearest"], v.params["kind"]) == (
+        "base_not_allowed",
+        "alpine",
+        nearest,
+        kind,
+    )
+    assert f"Use {nearest} ({kind}), the nearest available base: " in v.message
+
+
+def test_a_differently_versioned_twin_is_named_as_what_the_exercise_has() -> None:
+    v = only(check("FROM python:3.12-alpine3.19\n"), "base_not_allowed")
+
+    assert (
+        "Use python:3.11-slim (Debian slim), the nearest available base: the python image this exercise "
+        "has, on Debian instead of Alpine; install packages with apt-get instead of apk."
+    ) in v.message
+
+
+def test_alpine_is_only_unavailable_not_forbidden() -> None:
+    # With a registry (or a stand-in) the exercise could allow it, and then it is a base like any other.
+    assert check_dockerfile(b"FROM alpine:3.19\n", allowed_bases=["alpine:3.19"]) == []
+    assert check_dockerfile(b"FROM python:3.11-alpine\n", allowed_bases=["python:3.11-alpine"]) == []
+
+
+def test_with_nothing_allowed_an_alpine_base_gets_the_plain_refusal() -> None:
+    [v] = check_dockerfile(b"FROM alpine:3.19\n", allowed_bases=[])
+
+    assert (
+        v.message
+        == 'line 1: base image "alpine:3.19" is not available here. Use one of: (none are configured)'
+    )
+    assert "variant" not in v.params
+
+
+# Distroless references: a registry host, a tag, and the untagged name meaning :latest.
+
+
+def test_distroless_references_normalise_with_their_registry_and_tag() -> None:
+    assert normalize_image("gcr.io/distroless/static-debian12") == "gcr.io/distroless/static-debian12:latest"
+    assert (
+        normalize_image("gcr.io/distroless/static-debian12:nonroot")
+        == "gcr.io/distroless/static-debian12:nonroot"
+    )
+    assert (
+        normalize_image("gcr.io/distroless/base-debian12:debug-nonroot@sha256:" + "a" * 64)
+        == "gcr.io/distroless/base-debian12:debug-nonroot"
+    )
+    assert normalize_image("gcr.io/distroless/static-debian12@sha256:" + "a" * 64) is None
+
+
+def test_distroless_bases_are_allowed_by_tag_and_the_untagged_name_is_latest() -> None:
+    allowed = [
+        "golang:1.19-bookworm",
+        "gcr.io/distroless/static-debian12",
+        "gcr.io/distroless/cc-debian12:nonroot",
+    ]
+    ok = "FROM golang:1.19-bookworm AS build\nFROM {}\n"
+    for base in (
+        "gcr.io/distroless/static-debian12",
+        "gcr.io/distroless/static-debian12:latest",
+        "gcr.io/distroless/cc-debian12:nonroot",
+    ):
+        assert check_dockerfile(ok.format(base).encode(), allowed_bases=allowed) == [], base
+    [v] = check_dockerfile(
+        ok.format("gcr.io/distroless/static-debian12:nonroot").encode(), allowed_bases=allowed
+    )
+    assert (v.code, v.line, v.params["base"]) == (
+        "base_not_allowed",
+        2,
+        "gcr.io/distroless/static-debian12:nonroot",
+    )

@@ -177,3 +177,26 @@ def test_a_heredoc_with_a_cache_mount_is_refused_plainly() -> None:
 def test_a_namespace_must_be_a_keyed_hash() -> None:
     with pytest.raises(ValueError, match="not a cache namespace"):
         rewrite_for_engine("FROM scratch\n", parse("FROM scratch\n"), images=IMAGES, namespace="u7")
+
+
+def test_a_distroless_base_with_a_registry_and_a_tag_is_pinned_to_the_local_image() -> None:
+    static = LocalImage("gcr.io/distroless/static-debian12:latest", "sha256:" + "d" * 64)
+    nonroot = LocalImage("gcr.io/distroless/static-debian12:nonroot", "sha256:" + "e" * 64)
+    images = {static.ref: static, nonroot.ref: nonroot, PY.ref: PY}
+    text = (
+        "FROM python:3.11-slim AS build\n"
+        "FROM gcr.io/distroless/static-debian12:nonroot\n"
+        "COPY --from=gcr.io/distroless/static-debian12 /etc/passwd /passwd\n"
+        "FROM gcr.io/distroless/static-debian12@" + static.id + "\n"
+    )
+    assert check_dockerfile(text.encode(), allowed_bases=[*images], local_images=images) == []
+
+    out = rewrite_for_engine(text, parse(text), images=images, namespace=NS).split("\n")
+
+    assert out == [
+        f"FROM {alias_of(PY)} AS build",
+        f"FROM {alias_of(nonroot)}",
+        f"COPY --from={alias_of(static)} /etc/passwd /passwd",
+        f"FROM {alias_of(static)}",
+        "",
+    ]

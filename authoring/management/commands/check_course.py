@@ -143,8 +143,9 @@ class Command(BaseCommand):
         folder = f"exercises/{ex.slug}"
         problems = []
         known = {image.ref for image in CATALOGUE}
+        normal = {policy.normalize_image(ref) for ref in known}
         for ref in ex.allowed_base_images:
-            if ref not in known:
+            if policy.normalize_image(ref) not in normal:
                 problems.append(
                     f"{folder}/exercise.yaml: allowed base image {ref!r} is not one this platform "
                     f"provides ({', '.join(sorted(known))})"

@@ -12,12 +12,14 @@ from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, seed
 from sandbox.engine import EngineError
 from sandbox.layers.analyse import analyse_image
 from sandbox.layers.summary import LayerError
+from sandbox.policy import normalize_image
 
 
 class Command(BaseCommand):
     help = (
         "Build the local base-image stand-ins (debian:bookworm-slim via debootstrap, then "
-        "python, node and golang images FROM it). Images already present are skipped."
+        "python, node and golang images FROM it, and the distroless images from its Debian "
+        "packages). Images already present are skipped."
     )
     # Needs only the engine: a models error elsewhere in the project must not block seeding.
     requires_system_checks: list[str] = []
@@ -33,13 +35,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted: list[str] = options["only"]
-        known = {image.ref for image in CATALOGUE}
-        unknown = [ref for ref in wanted if ref not in known]
+        known = {normalize_image(image.ref): image.ref for image in CATALOGUE}
+        unknown = [ref for ref in wanted if normalize_image(ref) not in known]
         if unknown:
             raise CommandError(
-                f"not in the catalogue: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"not in the catalogue: {', '.join(unknown)}; known: {', '.join(sorted(known.values()))}"
             )
-        images = [image for image in CATALOGUE if not wanted or image.ref in wanted]
+        chosen = {known[normalize_image(ref)] for ref in wanted}
+        images = [image for image in CATALOGUE if not wanted or image.ref in chosen]
 
         def progress(message: str) -> None:
             self.stdout.write(message)
