@@ -294,7 +294,7 @@ def _read_assets(value: Any, check: _Checker) -> list[dict[str, Any]]:
 def _read_benchmark(root: Path, folder: str, value: Any, check: _Checker) -> dict[str, Any]:
     """`benchmark: {script, baseline, runs}`: a Python script run in the student's image and in
     a baseline image built from `baseline` (a Dockerfile in the exercise folder) on the same
-    context, for the run.speed criterion."""
+    context, for the benchmark criterion."""
     if value is None:
         return {}
     data = check.mapping(value, ("benchmark",), {"script", "baseline", "runs"}, {"script", "baseline"})

@@ -2,8 +2,8 @@
 in the reference tools, and the teaching text that goes with every result, in English and Korean.
 
 A criterion is declared once, as data: an entry in `labs/grading/texts/<family>.yaml`, keyed by
-its id. Its check is the function named after the id without its prefix (`opt.multi_stage` →
-`multi_stage`) in the family's module; `labs/grading/registry.py` puts the two together from an
+its id. Its check is the function named after the id without its prefix (`<prefix>.<name>` is
+judged by `<name>`) in the family's module; `labs/grading/registry.py` puts the two together from an
 explicit list of families. A check receives a `Say` bound to its criterion, so it never writes
 its own id, and takes the words it reports from the entry's `says:` templates.
 

@@ -1,6 +1,6 @@
 """Every criterion, put together from an explicit list of families: the catalogue entries of
-`texts/<family>.yaml` and the checks of the family's module, matched by name (`opt.multi_stage`
-is judged by `multi_stage`). A validator for a criterion's rubric options, when it has one, is
+`texts/<family>.yaml` and the checks of the family's module, matched by name (`<prefix>.<name>` is
+judged by the function `<name>`). A validator for a criterion's rubric options, when it has one, is
 the module's `validate_<name>`. Building the registry fails loudly when an entry has no check or
 a check no entry, so a criterion cannot half exist."""
 

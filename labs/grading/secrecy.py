@@ -1,6 +1,5 @@
 """The one secret detector: whether a variable's name says it holds a secret, and whether a
-value looks like a credential. The Dockerfile's ARG/ENV (`sec.no_secret_args`) and the image's
-history (`sec.no_history_secrets`) are judged by the same words, so a name that is a secret in
+value looks like a credential. The Dockerfile's ARG/ENV and the image's history are judged by the same words, so a name that is a secret in
 one is a secret in the other. (Secret *files* in the layers are found by their paths, in
 `sandbox/layers`.)
 

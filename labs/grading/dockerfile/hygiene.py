@@ -61,8 +61,6 @@ def _operands(cmd: Cmd, start: int, arg_opts: frozenset[str]) -> list[str]:
     return out
 
 
-# --------------------------------------------------------------------------- sec.pinned_packages
-
 MANAGERS = ("apt", "apk", "pip", "npm", "gem")
 
 _APT_ARG_OPTS = frozenset({"-o", "-c", "-t", "--option", "--config-file", "--target-release"})
@@ -276,8 +274,6 @@ def pinned_packages(inp: StaticInput, say: Say) -> CheckResult:
     return say.findings("fail" if met == 0 else "partial", value, findings, None if met == 0 else fraction)
 
 
-# --------------------------------------------------------------------------- opt.useradd_no_log_init
-
 _BIG_UID_DIGITS = 6
 """hadolint DL3046: a `-u`/`--uid` value longer than five characters is a high UID."""
 _VAR_RE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
@@ -332,9 +328,6 @@ def useradd_no_log_init(inp: StaticInput, say: Say) -> CheckResult:
     if findings:
         return say.findings("fail", len(findings), findings)
     return say.result("pass", 0, lines, say.text("ok", count=len(lines)))
-
-
-# --------------------------------------------------------------------------- opt.no_whole_stage_copy
 
 
 def _whole_filesystem(source: str) -> bool:
@@ -414,8 +407,6 @@ def no_whole_stage_copy(inp: StaticInput, say: Say) -> CheckResult:
         return say.findings("fail", len(findings), findings)
     return say.result("pass", 0, [i.start_line for i in copies], say.text("ok", count=len(copies)))
 
-
-# --------------------------------------------------------------------------- run.pipefail
 
 _NON_POSIX = ("pwsh", "powershell", "cmd")
 
@@ -507,9 +498,6 @@ def _pipefail_fix(facts: Facts, stage: Stage) -> str:
     return '`SHELL ["/bin/bash", "-o", "pipefail", "-c"]`'
 
 
-# --------------------------------------------------------------------------- opt.yarn_cache
-
-
 def _yarn_installs(cmd: Cmd) -> bool:
     if cmd.name != "yarn":
         return False
@@ -560,9 +548,6 @@ def yarn_cache(inp: StaticInput, say: Say) -> CheckResult:
     return say.findings("fail" if met == 0 else "partial", value, findings, None if met == 0 else met / total)
 
 
-# --------------------------------------------------------------------------- sec.no_ssh_port
-
-
 def _port_range(token: str) -> tuple[int, int] | None:
     port = token.partition("/")[0]
     low, dash, high = port.partition("-")
@@ -593,8 +578,6 @@ def no_ssh_port(inp: StaticInput, say: Say) -> CheckResult:
         "pass", 0, [i.start_line for i in exposes], say.text("ok", ports=f"`{clip(ports, 60)}`")
     )
 
-
-# --------------------------------------------------------------------------- run.no_system_workdir
 
 SYSTEM_DIRS = frozenset(
     {
@@ -670,9 +653,6 @@ def no_system_workdir(inp: StaticInput, say: Say) -> CheckResult:
     if findings:
         return say.findings("fail", len(findings), findings)
     return say.result("pass", 0, lines, say.text("ok", path=f"`{clip(current or '', 60)}`"))
-
-
-# --------------------------------------------------------------------------- run.no_onbuild_in_final
 
 
 def no_onbuild_in_final(inp: StaticInput, say: Say) -> CheckResult:
