@@ -453,3 +453,24 @@ def is_pip(cmd: Cmd) -> tuple[bool, int]:
             if not words[i].startswith("-"):
                 break
     return False, 0
+
+
+NPM_INSTALL = frozenset(
+    {"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "add"}
+)
+NPM_CI = frozenset({"ci", "clean-install", "ic", "install-clean", "isntall-clean"})
+NPM_ARG_OPTS = frozenset(
+    {
+        "--prefix",
+        "--cache",
+        "--registry",
+        "--loglevel",
+        "--omit",
+        "--include",
+        "-w",
+        "--workspace",
+        "--userconfig",
+    }
+)
+"""npm's install subcommands and their aliases (typos included, as npm accepts them), `npm ci`'s,
+and the options that take a value."""

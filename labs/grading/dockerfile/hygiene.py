@@ -18,7 +18,17 @@ from typing import Any
 
 from labs.grading.catalogue import CheckResult, Finding, Say, clip, quote_words
 from labs.grading.facts import BROAD_SOURCES, Facts, Run, StaticInput, slim_kind
-from labs.grading.shell import APT, SHELLS, Cmd, basename, dash_c_script, is_pip, subcommand
+from labs.grading.shell import (
+    APT,
+    NPM_ARG_OPTS,
+    NPM_INSTALL,
+    SHELLS,
+    Cmd,
+    basename,
+    dash_c_script,
+    is_pip,
+    subcommand,
+)
 from sandbox.dockerfile import DockerfileLimitError, ExpansionBudget, Instruction, Stage, expand
 
 # --------------------------------------------------------------------------- helpers
@@ -104,20 +114,6 @@ _PIP_ARG_OPTS = frozenset(
         "--editable",
     }
 )
-_NPM_INSTALL = frozenset({"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "add"})
-_NPM_ARG_OPTS = frozenset(
-    {
-        "--prefix",
-        "--cache",
-        "--registry",
-        "--loglevel",
-        "--omit",
-        "--include",
-        "-w",
-        "--workspace",
-        "--userconfig",
-    }
-)
 _GEM_ARG_OPTS = frozenset(
     {"-i", "--install-dir", "-n", "--bindir", "--source", "--platform", "-P", "--trust-policy"}
 )
@@ -195,10 +191,10 @@ def _named_packages(cmd: Cmd, managers: frozenset[str]) -> tuple[str, list[str],
             named = [w for w in _operands(cmd, at + 1, _APK_ARG_OPTS) if "$" not in w]
             unpinned = [w for w in named if "=" not in w and not w.endswith(".apk")]
     elif cmd.name == "npm" and "npm" in managers:
-        sub, at = subcommand(cmd, _NPM_ARG_OPTS)
-        if sub in _NPM_INSTALL:
+        sub, at = subcommand(cmd, NPM_ARG_OPTS)
+        if sub in NPM_INSTALL:
             manager = "npm"
-            named = [w for w in _operands(cmd, at + 1, _NPM_ARG_OPTS) if "$" not in w]
+            named = [w for w in _operands(cmd, at + 1, NPM_ARG_OPTS) if "$" not in w]
             unpinned = [w for w in named if not _npm_local(w) and not _npm_pinned(w)]
     elif cmd.name == "gem" and "gem" in managers:
         sub, at = subcommand(cmd, _GEM_ARG_OPTS)

@@ -21,7 +21,7 @@ from labs.grading.catalogue import (
     quote_words,
 )
 from labs.grading.facts import BROAD_SOURCES, Run, StaticInput
-from labs.grading.shell import APT, Cmd, is_pip, subcommand
+from labs.grading.shell import APT, NPM_ARG_OPTS, NPM_CI, NPM_INSTALL, Cmd, is_pip, subcommand
 from sandbox.dockerfile import (
     Instruction,
 )
@@ -148,32 +148,13 @@ def pip_cache(inp: StaticInput, say: Say) -> CheckResult:
     return say.share(met, total, findings, say.text("ok", total=total), "pip installs without cache")
 
 
-_NPM_INSTALL = frozenset(
-    {"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "add"}
-)
-_NPM_CI = frozenset({"ci", "clean-install", "ic", "install-clean", "isntall-clean"})
-_NPM_ARG_OPTS = frozenset(
-    {
-        "--prefix",
-        "--cache",
-        "--registry",
-        "--loglevel",
-        "--omit",
-        "--include",
-        "-w",
-        "--workspace",
-        "--userconfig",
-    }
-)
-
-
 def _npm_packages(cmd: Cmd, start: int) -> list[str]:
     out = []
     words = cmd.words
     i = start
     while i < len(words):
         if words[i].startswith("-"):
-            i += 2 if words[i] in _NPM_ARG_OPTS else 1
+            i += 2 if words[i] in NPM_ARG_OPTS else 1
             continue
         out.append(words[i])
         i += 1
@@ -190,10 +171,10 @@ def npm_hygiene(inp: StaticInput, say: Say) -> CheckResult:
         for c in run.cmds:
             if c.name != "npm":
                 continue
-            sub, at = subcommand(c, _NPM_ARG_OPTS)
-            if sub in _NPM_CI:
+            sub, at = subcommand(c, NPM_ARG_OPTS)
+            if sub in NPM_CI:
                 installs.append(c)
-            elif sub in _NPM_INSTALL:
+            elif sub in NPM_INSTALL:
                 installs.append(c)
                 if c.has_flag("-g", "--global") or "--location=global" in c.words:
                     continue
@@ -203,13 +184,13 @@ def npm_hygiene(inp: StaticInput, say: Say) -> CheckResult:
                 findings.append(say.finding(c.line, "use_ci", cmd=quote_words(c.words)))
         if not installs:
             continue
-        met += sum(1 for c in installs if subcommand(c, _NPM_ARG_OPTS)[0] in _NPM_CI)
-        total += sum(1 for c in installs if subcommand(c, _NPM_ARG_OPTS)[0] in _NPM_CI)
+        met += sum(1 for c in installs if subcommand(c, NPM_ARG_OPTS)[0] in NPM_CI)
+        total += sum(1 for c in installs if subcommand(c, NPM_ARG_OPTS)[0] in NPM_CI)
         last = installs[-1]
         total += 1
         cleaned = any(
             c.name == "npm"
-            and subcommand(c, _NPM_ARG_OPTS)[0] == "cache"
+            and subcommand(c, NPM_ARG_OPTS)[0] == "cache"
             and any(w in ("clean", "clear", "rm") for w in c.words)
             for c in run.later(last)
         ) or _removes(run, last, lambda t: ".npm" in t)
@@ -385,9 +366,9 @@ def _dep_install(cmd: Cmd, context: frozenset[str]) -> str | None:
     ):
         return "python"
     if name == "npm":
-        sub, at = subcommand(cmd, _NPM_ARG_OPTS)
-        if sub in _NPM_CI or (
-            sub in _NPM_INSTALL and not _npm_packages(cmd, at + 1) and not cmd.has_flag("-g", "--global")
+        sub, at = subcommand(cmd, NPM_ARG_OPTS)
+        if sub in NPM_CI or (
+            sub in NPM_INSTALL and not _npm_packages(cmd, at + 1) and not cmd.has_flag("-g", "--global")
         ):
             return "node"
     if name == "yarn" and (first in ("", "install") and "global" not in words):
