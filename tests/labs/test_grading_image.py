@@ -2,50 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
+from labs.grading.image import Rebuild, RebuildStep
 from labs.grading.registry import all_criteria
-
-MB = 1_000_000
-
-
-@dataclass
-class Found:
-    path: str
-    size_bytes: int = 0
-    deleted_later: bool = False
-
-
-@dataclass
-class Report:
-    efficiency: float = 1.0
-    wasted_bytes: int = 0
-    user_wasted_percent: float = 0.0
-    inefficiencies: tuple = ()
-    secret_files: tuple = ()
-    setuid_files: tuple = ()
-    build_tools: tuple = ()
-    package_caches: tuple = ()
-
-
-@dataclass
-class User:
-    uid: int | None
-    method: str = "shell"
-    detail: str = ""
-
-
-def ev(**kw) -> ImageEvidence:
-    base = dict(
-        size=120 * MB, layer_count=8, base_layer_count=4, config_user="", history=(), final_from_line=9
-    )
-    return ImageEvidence(**{**base, **kw})
-
-
-def judge(cid, evidence, **options):
-    reg = all_criteria()[cid]
-    return reg.check(evidence, {**reg.options, **options}, reg.say)
+from tests.labs.image_evidence import MB, Found, Health, Ran, Report, User, ev, judge
 
 
 def test_image_size_gets_full_credit_under_the_threshold_and_a_curve_above_it():
@@ -131,12 +90,6 @@ def test_layer_count_counts_only_the_layers_added_on_top_of_the_base():
     assert many.verdict == "fail" and many.value == 20 and many.lines == (9,)
 
 
-@dataclass
-class Health:
-    status: str
-    log: tuple = ()
-
-
 def test_a_health_check_is_judged_only_when_the_exercise_asks_for_one():
     assert judge("run.healthcheck", ev(health=None)).value == "not asked"
     missing = judge("run.healthcheck", ev(health=Health("none")), required=True)
@@ -145,14 +98,6 @@ def test_a_health_check_is_judged_only_when_the_exercise_asks_for_one():
     assert ok.verdict == "pass" and ok.lines == (12,)
     bad = judge("run.healthcheck", ev(health=Health("unhealthy", ("exit 1: refused",))), required=True)
     assert bad.verdict == "fail" and "exit 1: refused" in bad.detail.en
-
-
-@dataclass
-class Ran:
-    kind: str
-    name: str
-    passed: bool
-    messages: tuple = ()
 
 
 def test_behaviour_tests_give_credit_per_passing_test_and_name_the_first_failure():

@@ -19,34 +19,9 @@ from labs.grading.catalogue import Say
 from labs.grading.image import ImageEvidence, Rebuild, RebuildStep
 from labs.grading.registry import all_criteria
 from sandbox.speed import SpeedResult
+from tests.labs.image_evidence import MB, Found, Health, Ran, Report, User, Waste, ev
 
-MB = 1_000_000
 GOLDEN = Path(__file__).resolve().parent / "data" / "image_texts_golden.json"
-
-
-@dataclass
-class Found:
-    path: str
-    size_bytes: int = 0
-    deleted_later: bool = False
-
-
-@dataclass
-class Waste:
-    path: str
-    count: int
-
-
-@dataclass
-class Report:
-    efficiency: float = 1.0
-    wasted_bytes: int = 0
-    user_wasted_percent: float = 0.0
-    inefficiencies: tuple = ()
-    secret_files: tuple = ()
-    setuid_files: tuple = ()
-    build_tools: tuple = ()
-    package_caches: tuple = ()
 
 
 @dataclass
@@ -56,34 +31,6 @@ class BareReport:
     efficiency: float
     wasted_bytes: int
     user_wasted_percent: float
-
-
-@dataclass
-class User:
-    uid: int | None
-    method: str = "shell"
-    detail: str = ""
-
-
-@dataclass
-class Health:
-    status: str
-    log: tuple = ()
-
-
-@dataclass
-class Ran:
-    kind: str
-    name: str
-    passed: bool
-    messages: tuple = ()
-
-
-def ev(**kw: Any) -> ImageEvidence:
-    base = dict(
-        size=120 * MB, layer_count=8, base_layer_count=4, config_user="", history=(), final_from_line=9
-    )
-    return ImageEvidence(**{**base, **kw})
 
 
 def _found(n: int, prefix: str = "/usr/bin/tool") -> tuple[Found, ...]:
