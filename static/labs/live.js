@@ -223,6 +223,12 @@
   }
 
   function showLine(line) {
+    // The code editor (static/build/editor.js), when it holds the graded text, takes the cursor there.
+    const cm = window.layerlabEditor;
+    if (cm && cm.text().replace(/\n+$/, "") === gradedText().replace(/\n+$/, "")) {
+      cm.goto(line);
+      return;
+    }
     const editor = document.getElementById("dockerfile");
     const sameText = editor && editor.value.replace(/\r\n/g, "\n").replace(/\n+$/, "") === gradedText().replace(/\n+$/, "");
     const row = sameText ? null : panel.querySelector(`[data-role="dockerfile"] #L${line}`) || document.getElementById(`L${line}`);
@@ -307,6 +313,11 @@
     else if (msg.kind === "log") onLog(msg.payload);
     else if (msg.kind === "check") onCheck(msg.payload);
     else if (msg.kind === "score") onScore(msg.payload);
+    // Other scripts on the page (the editor's diagnostics, the layer bars, the history) follow
+    // the same stream through this one event instead of opening sockets of their own.
+    document.dispatchEvent(new CustomEvent("layerlab:event", {
+      detail: { submission: Number(panel.dataset.submission), seq: msg.seq, kind: msg.kind, payload: msg.payload },
+    }));
   }
 
   function connect() {

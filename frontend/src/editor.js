@@ -1,0 +1,1 @@
+// The Dockerfile editor (CodeMirror 6). Filled in by the editor work; bundled by `npm run build`.
