@@ -76,7 +76,6 @@ def axe_report(violations: list[dict[str, Any]], where: str = "") -> str:
     lines = []
     for v in violations:
         for node in v["nodes"]:
-            lines.append(
-                f"{where}[{v['impact']}] {v['id']} ({v['help']}): {node['target']}\n    {node['summary']}\n    {node['html']}"
-            )
+            head = f"{where}[{v['impact']}] {v['id']} ({v['help']}): {node['target']}"
+            lines.append(f"{head}\n    {node['summary']}\n    {node['html']}")
     return "\n".join(lines)

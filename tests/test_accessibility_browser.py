@@ -209,7 +209,8 @@ _FOCUSED = """(names) => {
   const rect = el.getBoundingClientRect();
   return {
     matches: Object.keys(names).filter((name) => el.closest(names[name])),
-    what: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} “${(el.innerText || el.value || "").trim().slice(0, 40)}”`,
+    what: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} `
+      + `“${(el.innerText || el.value || "").trim().slice(0, 40)}”`,
     visible: outline || style.boxShadow !== "none",
     shown: rect.width > 0 && rect.height > 0,
   };
