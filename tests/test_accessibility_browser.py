@@ -1,9 +1,10 @@
 """The main pages checked by axe-core in a real browser, at desktop and phone width, in Korean and
 English: no critical and no serious finding. The student's pages include the seed course's lesson
 (its Mermaid diagrams drawn) and an exercise before and after a real build; the instructor's the
-gradebook and the roster. Every `<details>` is opened first, so what a user unfolds is checked too.
-Then the keyboard: tabbing through the exercise page and the lesson reaches the main controls in
-reading order, each with a visible focus indicator. Screenshots go to test-artifacts/screenshots/."""
+dashboard, the gradebook, the roster, an exercise's statistics, the submissions and a regrade
+preview. Every `<details>` is opened first, so what a user unfolds is checked too. Then the
+keyboard: tabbing through the exercise page and the lesson reaches the main controls in reading
+order, each with a visible focus indicator. Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from courses.models import Membership, Session
-from labs.models import Assignment, Exercise, Submission
+from labs.models import Assignment, Exercise, Regrade, RegradeItem, Submission
 from tests.browser import axe_report, axe_violations, login
 from tests.conftest import Stack, wait_finished
 from tests.factories import (
@@ -171,6 +172,16 @@ def test_the_main_pages_have_no_critical_or_serious_accessibility_findings(stack
     course = w.session.course.slug
     exercise_url = f"{w.graded.get_absolute_url()}?assignment={w.assignment.pk}"
     base = f"/runs/{w.run_slug}"
+    regrade = Regrade.objects.create(assignment=w.assignment, status=Regrade.Status.READY)
+    for counted in Submission.objects.filter(owner__username="ari"):
+        RegradeItem.objects.create(
+            regrade=regrade,
+            submission=counted,
+            status=RegradeItem.Status.DONE,
+            old_score=counted.score,
+            new_status=Submission.Status.DONE,
+            new_score=100.0,
+        )
 
     found = check_pages(browser, stack.base_url, None, {"login": ("/login/", None)})
     found += check_pages(
@@ -195,6 +206,9 @@ def test_the_main_pages_have_no_critical_or_serious_accessibility_findings(stack
             "dashboard": (f"{base}/", None),
             "gradebook": (f"{base}/assignments/{w.assignment.pk}/gradebook/", ready_gradebook),
             "roster": (f"{base}/roster/", None),
+            "exercise-stats": (f"{base}/exercises/{w.graded.pk}/", None),
+            "submissions": (f"{base}/submissions/", None),
+            "regrade": (f"{base}/assignments/{w.assignment.pk}/regrades/{regrade.pk}/", None),
         },
     )
     assert not found, "axe-core found critical or serious problems:\n" + "\n".join(found)
@@ -262,7 +276,7 @@ def test_the_exercise_page_and_the_lesson_are_worked_by_keyboard_in_reading_orde
             "top bar": "header.top a.brand",
             "language": "header.top form.lang button",
             "breadcrumb": ".crumbs a",
-            "dockerfile": "#dockerfile",
+            "dockerfile": "#dockerfile, .cm-editor",  # the textarea, or the code editor that replaces it
             "submit": "#submit-button",
             "context files": "details.context-files > summary",
             "history": ".history a",
