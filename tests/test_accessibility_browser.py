@@ -282,7 +282,7 @@ def test_the_exercise_page_and_the_lesson_are_worked_by_keyboard_in_reading_orde
             "history": ".history a",
             "line button": "#live .check .line-link",
             "why and fix": "#live .check .check-more summary",
-            "build log": "#live details.log-box > summary",
+            "graded dockerfile": "#live details.graded-dockerfile > summary",
         },
         shoot="line button",
     )
@@ -296,7 +296,7 @@ def test_the_exercise_page_and_the_lesson_are_worked_by_keyboard_in_reading_orde
         "history",
         "line button",
         "why and fix",
-        "build log",
+        "graded dockerfile",
     ]
     assert unseen == [], "focus stops without a visible focus indicator"
 
