@@ -193,6 +193,7 @@ def test_the_main_pages_have_no_critical_or_serious_accessibility_findings(stack
             "course": (f"/courses/{course}/", None),
             "lesson": (f"/courses/{course}/{w.session.slug}/", ready_lesson),
             "exercise-new": (f"{w.fresh.get_absolute_url()}?assignment={w.assignment.pk}", None),
+            "exercise-seed": (f"/labs/{course}/exercises/node-multistage/", None),
             "exercise-graded": (exercise_url, ready_live),
             "submission": (f"/labs/submissions/{submission.pk}/", ready_live),
             "assignment": (f"{base}/assignments/{w.assignment.pk}/", None),
