@@ -192,6 +192,11 @@ def _trial_score(submission: Submission) -> float | None:
     return None
 
 
+def _points(value: float) -> str:
+    """35.4 as "35.4", 100.0 as "100": one decimal, as the score line shows it, without a bare .0."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def check_verdict(check: ExerciseCheck) -> Verdict:
     solution, starter = check.solution, check.starter
     sol = _trial_score(solution)
@@ -203,11 +208,10 @@ def check_verdict(check: ExerciseCheck) -> Verdict:
     ]
     if stuck:
         s = stuck[0]
-        what = _("solution") if s is solution else _("starter")
-        line = _("The %(what)s could not be graded: %(status)s.") % {
-            "what": what,
-            "status": s.get_status_display(),
-        }
+        if s is solution:
+            line = _("The solution could not be graded: %(status)s.") % {"status": s.get_status_display()}
+        else:
+            line = _("The starter could not be graded: %(status)s.") % {"status": s.get_status_display()}
         return Verdict(True, False, sol, sta, line)
     if sol is None or sta is None:
         return Verdict(
@@ -219,16 +223,16 @@ def check_verdict(check: ExerciseCheck) -> Verdict:
         sol_text = _("solution does not build ✗")
     else:
         sol_text = _("solution %(score)s %(mark)s") % {
-            "score": f"{sol:.0f}" if sol_ok else f"{sol:.1f}",
+            "score": "100" if sol_ok else _points(sol),
             "mark": "✓" if sol_ok else "✗ (< 100)",
         }
     if starter is None:
         sta_text = _("no starter (students begin from an empty file) ✓")
     else:
         sta_text = _("starter %(score)s %(cmp)s %(solution)s %(mark)s") % {
-            "score": f"{sta:.0f}",
+            "score": _points(sta),
             "cmp": "<" if sta_ok else "≥",
-            "solution": f"{sol:.0f}",
+            "solution": _points(sol),
             "mark": "✓" if sta_ok else "✗",
         }
     return Verdict(True, sol_ok and sta_ok, sol, sta, f"{sol_text}, {sta_text}")
@@ -241,3 +245,16 @@ def trials_for(exercise: Exercise, user: Any, *, limit: int = 10) -> list[Submis
             "-created_at"
         )[:limit]
     )
+
+
+def trial_get(exercise: Exercise, submission_id: int) -> Submission:
+    """A trial of the exercise (any of its authors may watch it); never a student's submission."""
+    found = (
+        Submission.objects.filter(pk=submission_id, exercise=exercise)
+        .exclude(trial=Submission.Trial.NONE)
+        .select_related("exercise__session__course", "owner")
+        .first()
+    )
+    if found is None:
+        raise Http404("not a trial of this exercise")
+    return found

@@ -35,19 +35,17 @@ def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n")
 
 
-def _cap(text: str, limit: int, what: str) -> None:
+def _cap(text: str, limit: int, message: str) -> None:
+    """`message` has %(size)s and %(limit)s, in KiB (the size rounded up, so it is never shown
+    as the limit itself)."""
     size = len(text.encode("utf-8"))
     if size > limit:
-        raise ValidationError(
-            _("The %(what)s is %(size)s KiB; the most it may be is %(limit)s KiB.")
-            % {"what": what, "size": size // 1024 + 1, "limit": limit // 1024},
-            code="too_large",
-        )
+        raise ValidationError(message % {"size": -(-size // 1024), "limit": limit // 1024}, code="too_large")
 
 
 def lesson_check(text: str) -> None:
     """Raises ValidationError (code too_large) for a lesson too long to save or preview."""
-    _cap(text, LESSON_MAX_BYTES, _("lesson"))
+    _cap(text, LESSON_MAX_BYTES, _("The lesson is %(size)s KiB; a lesson may be at most %(limit)s KiB."))
 
 
 @transaction.atomic
@@ -121,8 +119,12 @@ def exercise_text_save(
     A broken exercise whose grading changed is released, as a re-import releases it."""
     instructions_md, instructions_en = _normalise(instructions_md), _normalise(instructions_en)
     rubric_yaml, tests_yaml = _normalise(rubric_yaml), _normalise(tests_yaml)
-    _cap(instructions_md, INSTRUCTIONS_MAX_BYTES, _("Korean instructions"))
-    _cap(instructions_en, INSTRUCTIONS_MAX_BYTES, _("English instructions"))
+    for text in (instructions_md, instructions_en):
+        _cap(
+            text,
+            INSTRUCTIONS_MAX_BYTES,
+            _("The instructions are %(size)s KiB; they may be at most %(limit)s KiB."),
+        )
     rubric, tests, problems = exercise_fields_check(rubric_yaml=rubric_yaml, tests_yaml=tests_yaml)
     if problems:
         raise InvalidExercise(problems)
