@@ -18,6 +18,12 @@ from tests.pages import text, texts
 pytestmark = pytest.mark.django_db
 
 RUBRIC = "criteria:\n  - id: opt.exec_form\n    weight: 50\n  - id: sec.final_user\n    weight: 50\n"
+SOLUTION = 'FROM python:3.11-slim\nCOPY app.py /app/app.py\nUSER 10001\nCMD ["python", "/app/app.py"]\n'
+ALLOWED = (
+    "allowed: args, command, envVars, excludedError, excludedOutput, exitCode, expectedError, "
+    "expectedOutput, name, setup, teardown"
+)
+TYPO = "unknown criterion id 'sec.non_roo' (did you mean sec.non_root?)"
 TESTS = "schemaVersion: 2.0.0\ncommandTests:\n  - name: runs\n    command: python\n    args: [/app/app.py]\n"
 
 
@@ -25,7 +31,7 @@ TESTS = "schemaVersion: 2.0.0\ncommandTests:\n  - name: runs\n    command: pytho
 def world() -> dict[str, Any]:
     exercise = ExerciseFactory(
         slug="run-as-user",
-        solution_dockerfile='FROM python:3.11-slim\nCOPY app.py /app/app.py\nUSER 10001\nCMD ["python", "/app/app.py"]\n',
+        solution_dockerfile=SOLUTION,
         rubric={"criteria": [{"id": "opt.exec_form", "weight": 50.0}]},
     )
     course = exercise.course
@@ -256,10 +262,8 @@ def test_validation_gives_import_courses_messages_with_the_fields_line(world: di
             {
                 "field": "tests",
                 "line": 6,
-                "message": "commandTests[1] \"b\": unknown field 'comand'; allowed: args, command, envVars, "
-                "excludedError, excludedOutput, exitCode, expectedError, expectedOutput, name, setup, teardown",
-                "text": "tests:6: commandTests[1] \"b\": unknown field 'comand'; allowed: args, command, envVars, "
-                "excludedError, excludedOutput, exitCode, expectedError, expectedOutput, name, setup, teardown",
+                "message": f"commandTests[1] \"b\": unknown field 'comand'; {ALLOWED}",
+                "text": f"tests:6: commandTests[1] \"b\": unknown field 'comand'; {ALLOWED}",
             },
         ]
     }
@@ -287,10 +291,7 @@ def test_the_import_gives_the_same_rubric_message_the_browser_does(world: dict[s
         write(root, f"exercises/slim-python/{rel}", "FROM python:3.11-slim\n")
     with pytest.raises(CourseFileError) as caught:
         course_read(root)
-    assert (
-        str(caught.value)
-        == "exercises/slim-python/exercise.yaml:6: unknown criterion id 'sec.non_roo' (did you mean sec.non_root?)"
-    )
+    assert str(caught.value) == f"exercises/slim-python/exercise.yaml:6: {TYPO}"
 
 
 def test_an_exercise_is_saved_only_when_valid_and_kept_as_a_revision(world: dict[str, Any]) -> None:
