@@ -15,12 +15,26 @@ from authoring import services
 from authoring.files import course_import, course_read
 from courses.models import Course, Session
 from labs.models import Exercise
-from tests.authoring.test_files import course_dir  # noqa: F401 (the fixture)
+from tests.authoring.test_files import COURSE_YAML, EXERCISE_YAML, SESSION_EN, SESSION_KO, write
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 NEW_RUBRIC = "criteria:\n  - id: sec.non_root\n    required: true\n    weight: 30\n  - id: opt.layer_count\n"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The course folder test_files imports: one session in two languages, one exercise."""
+    root = tmp_path / "course"
+    write(root, "course.yaml", COURSE_YAML)
+    write(root, "sessions/images.md", SESSION_KO)
+    write(root, "sessions/images.en.md", SESSION_EN)
+    write(root, "exercises/slim-python/exercise.yaml", EXERCISE_YAML)
+    write(root, "exercises/slim-python/starter/Dockerfile", "FROM python:3.11-slim\n")
+    write(root, "exercises/slim-python/context/app.py", 'print("hello")\n')
+    write(root, "exercises/slim-python/solution/Dockerfile", "FROM python:3.11-slim\nUSER 1000\n")
+    return root
 
 
 def files(root: Path) -> dict[str, str]:
@@ -39,13 +53,11 @@ def changed_lines(old: str, new: str) -> list[str]:
     ]
 
 
-def test_browser_edits_export_as_exactly_those_edits_and_import_back(
-    course_dir: Path, tmp_path: Path
-) -> None:  # noqa: F811
-    course_import(course_read(course_dir))
+def test_browser_edits_export_as_exactly_those_edits_and_import_back(folder: Path, tmp_path: Path) -> None:
+    course_import(course_read(folder))
     before, after = tmp_path / "before", tmp_path / "after"
     call_command("export_course", "docker-basics", str(before))
-    assert course_read(before) == course_read(course_dir), "the untouched course exports as its files say"
+    assert course_read(before) == course_read(folder), "the untouched course exports as its files say"
 
     author = UserFactory(username="writer")
     session = Session.objects.get(slug="images")
