@@ -20,7 +20,6 @@ LESSON_MAX_BYTES = 256 * 1024
 """The seed lesson is 40 KiB; four times the longest lesson anyone wrote is still a lesson."""
 INSTRUCTIONS_MAX_BYTES = 64 * 1024
 NOTE_MAX = 200
-BASELINE_NOTE = "before the first edit in the browser"
 
 
 class InvalidExercise(ValueError):
@@ -66,9 +65,7 @@ def session_body_save(
     lesson_check(text)
     session = Session.objects.select_for_update().get(pk=session.pk)
     if not SessionRevision.objects.filter(session=session, field=field).exists():
-        SessionRevision.objects.create(
-            session=session, field=field, text=getattr(session, field), note=BASELINE_NOTE
-        )
+        SessionRevision.objects.create(session=session, field=field, text=getattr(session, field))
     setattr(session, field, text)
     session.save(update_fields=[field])
     return SessionRevision.objects.create(
@@ -136,7 +133,6 @@ def exercise_text_save(
             instructions_en=exercise.instructions_en,
             rubric_yaml=validation.dump(exercise.rubric),
             tests_yaml=validation.dump(exercise.behaviour_tests),
-            note=BASELINE_NOTE,
         )
     grading_changed = exercise.rubric != rubric or exercise.behaviour_tests != tests
     exercise.instructions_md, exercise.instructions_en = instructions_md, instructions_en

@@ -193,7 +193,7 @@ def test_saving_a_lesson_keeps_a_revision_and_the_text_before_it(world: dict[str
     assert (baseline.text, baseline.author, baseline.note) == (
         "# Lesson\n\nSome text.",
         None,
-        "before the first edit in the browser",
+        "",
     )
     assert (saved.text, saved.author, saved.note, saved.field) == (
         "# 새 강의\n\n본문.",
@@ -381,3 +381,36 @@ def test_check_this_exercise_makes_two_trials_of_the_solution_and_the_starter(wo
     )
     page = c.get(response["Location"]).content.decode()
     assert text(page, "verdict") == "확인 중: 솔루션은 100점, 스타터는 그보다 낮아야 합니다…"
+
+
+def test_trying_a_dockerfile_as_a_student_makes_a_trial_kept_out_of_the_exercise_history(
+    world: dict[str, Any],
+) -> None:
+    c = client_for(world["instructor"])
+    exercise = world["exercise"]
+    url = f"/authoring/courses/{world['course'].slug}/exercises/{exercise.slug}/try/"
+    response = c.post(url, {"dockerfile": "FROM python:3.11-slim\r\nUSER 1000\r\n", "dockerignore": ".git\n"})
+    tried = Submission.objects.get()
+    assert response["Location"] == f"/labs/submissions/{tried.pk}/"
+    assert (tried.trial, tried.owner, tried.assignment, tried.dockerfile, tried.dockerignore) == (
+        "try",
+        world["instructor"],
+        None,
+        "FROM python:3.11-slim\nUSER 1000\n",
+        ".git\n",
+    )
+    assert c.get(response["Location"]).status_code == 200
+    page = c.get(exercise.get_absolute_url()).content.decode()
+    assert texts(page, "history-title") == []
+    assert text(page, "author-links") == "이 실습 편집 · 학생처럼 Dockerfile 시험해 보기"
+    assert (
+        texts(client_for(world["student"]).get(exercise.get_absolute_url()).content.decode(), "author-links")
+        == []
+    )
+    listed = c.get(url).content.decode()
+    assert f"/labs/submissions/{tried.pk}/" in listed
+
+    empty = c.post(url, {"dockerfile": "  "})
+    assert empty.status_code == 400
+    assert text(empty.content.decode(), "try-error") == "Dockerfile이 비어 있습니다."
+    assert Submission.objects.count() == 1
