@@ -20,6 +20,7 @@ from authoring import selectors as sel
 from authoring import services
 from authoring.models import SessionRevision
 from courses.markdown import render as render_markdown
+from courses.markdown import render_preview
 from labs.views import dockerfile_rows
 
 LESSON_FIELDS = {"ko": SessionRevision.Field.KO, "en": SessionRevision.Field.EN}
@@ -51,8 +52,7 @@ def preview(request: HttpRequest, course_slug: str) -> JsonResponse:
         services.lesson_check(text)
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=413)
-    rendered = render_markdown(text)
-    return JsonResponse({"html": str(rendered)})
+    return JsonResponse({"html": str(render_preview(text))})
 
 
 @login_required

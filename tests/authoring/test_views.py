@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from authoring.models import ExerciseCheck, ExerciseRevision, SessionRevision
+from courses.markdown import render as render_markdown
 from courses.models import Membership
 from labs.models import Submission
 from tests.factories import CourseRunFactory, ExerciseFactory, MembershipFactory, UserFactory
@@ -155,6 +156,7 @@ def test_the_preview_is_the_lesson_renderer_and_drops_scripts(world: dict[str, A
     response = c.post(f"/authoring/courses/{world['course'].slug}/preview/", {"text": md})
     assert response.status_code == 200
     html = response.json()["html"]
+    assert html == str(render_markdown(md)), "the lesson page's renderer"
     assert "<script" not in html
     assert "alert('x')" not in html
     assert "onerror" not in html
