@@ -56,14 +56,19 @@ def session_body_save(
     author: AbstractBaseUser,
     note: str = "",
     restored_from: SessionRevision | None = None,
+    based_on: int | None = None,
 ) -> SessionRevision:
     """Saves one language of the lesson and keeps it as a revision. The first save from the
-    browser first keeps the text as it was (from the files), so that one can be restored too."""
+    browser first keeps the text as it was (from the files), so that one can be restored too.
+    `based_on`: the newest revision the author's editor started from (0: none yet); when
+    someone saved since, nothing is written (ValidationError, code conflict)."""
     if field not in SessionRevision.Field.values:
         raise ValueError(f"not a lesson field: {field!r}")
     text = _normalise(text)
     lesson_check(text)
     session = Session.objects.select_for_update().get(pk=session.pk)
+    newest = SessionRevision.objects.filter(session=session, field=field).select_related("author").first()
+    _check_base(newest, based_on)
     if not SessionRevision.objects.filter(session=session, field=field).exists():
         SessionRevision.objects.create(session=session, field=field, text=getattr(session, field))
     setattr(session, field, text)
@@ -75,6 +80,21 @@ def session_body_save(
         note=note[:NOTE_MAX],
         author=author,
         restored_from=restored_from,
+    )
+
+
+def _check_base(newest: SessionRevision | ExerciseRevision | None, based_on: int | None) -> None:
+    if based_on is None or (newest.pk if newest else 0) == based_on:
+        return
+    assert newest is not None
+    raise ValidationError(
+        _(
+            "%(user)s saved a newer version (revision %(id)s) after you opened the editor. Your text "
+            "was not saved and is still in the field: compare it with the revisions below, then save "
+            "again to replace theirs."
+        )
+        % {"user": newest.author.get_username() if newest.author else "?", "id": newest.pk},
+        code="conflict",
     )
 
 
@@ -110,6 +130,7 @@ def exercise_text_save(
     author: AbstractBaseUser,
     note: str = "",
     restored_from: ExerciseRevision | None = None,
+    based_on: int | None = None,
 ) -> ExerciseRevision:
     """Saves the exercise's instructions, rubric and behaviour tests, only when the rubric and
     tests pass the validators import_course runs (InvalidExercise otherwise, nothing written).
@@ -126,6 +147,7 @@ def exercise_text_save(
     if problems:
         raise InvalidExercise(problems)
     exercise = Exercise.objects.select_for_update().get(pk=exercise.pk)
+    _check_base(ExerciseRevision.objects.filter(exercise=exercise).select_related("author").first(), based_on)
     if not ExerciseRevision.objects.filter(exercise=exercise).exists():
         ExerciseRevision.objects.create(
             exercise=exercise,

@@ -68,7 +68,12 @@ def session_edit(request: HttpRequest, course_slug: str, session_slug: str) -> H
         note = request.POST.get("note", "")
         try:
             services.session_body_save(
-                session=session, field=field, text=text, author=request.user, note=note
+                session=session,
+                field=field,
+                text=text,
+                author=request.user,
+                note=note,
+                based_on=_based_on(request),
             )
         except ValidationError as exc:
             error = exc.messages[0]
@@ -77,6 +82,7 @@ def session_edit(request: HttpRequest, course_slug: str, session_slug: str) -> H
             return redirect(
                 f"{reverse('authoring:session_edit', args=[course_slug, session_slug])}?lang={lang}"
             )
+    revisions = sel.session_revisions(session, field)
     return render(
         request,
         "authoring/session_edit.html",
@@ -89,7 +95,8 @@ def session_edit(request: HttpRequest, course_slug: str, session_slug: str) -> H
             "error": error,
             "preview_html": render_markdown(text[: services.LESSON_MAX_BYTES]),
             "max_bytes": services.LESSON_MAX_BYTES,
-            "revisions": sel.session_revisions(session, field)[:5],
+            "revisions": revisions[:5],
+            "based_on": revisions[0].pk if revisions else 0,
         },
         status=400 if error else 200,
     )
@@ -136,6 +143,12 @@ def session_revision(
     )
 
 
+def _based_on(request: HttpRequest) -> int | None:
+    """The newest revision the editor was opened on (a form without it does not check)."""
+    value = request.POST.get("based_on", "")
+    return int(value) if value.isdigit() else None
+
+
 def _exercise_form(request: HttpRequest) -> dict[str, str]:
     return {
         k: request.POST.get(k, "")
@@ -155,7 +168,9 @@ def exercise_edit(request: HttpRequest, course_slug: str, exercise_slug: str) ->
         values = _exercise_form(request)
         note = request.POST.get("note", "")
         try:
-            services.exercise_text_save(exercise=exercise, author=request.user, note=note, **values)
+            services.exercise_text_save(
+                exercise=exercise, author=request.user, note=note, based_on=_based_on(request), **values
+            )
         except services.InvalidExercise as exc:
             problems = {p.field: p.as_dict() for p in exc.problems}
             error = _("Not saved: fix the problems shown beside the fields.")
@@ -164,6 +179,7 @@ def exercise_edit(request: HttpRequest, course_slug: str, exercise_slug: str) ->
         else:
             messages.success(request, _("Exercise saved. The next submission is graded with it."))
             return redirect("authoring:exercise_edit", course_slug, exercise_slug)
+    revisions = sel.exercise_revisions(exercise)
     return render(
         request,
         "authoring/exercise_edit.html",
@@ -174,7 +190,8 @@ def exercise_edit(request: HttpRequest, course_slug: str, exercise_slug: str) ->
             "problems": problems,
             "error": error,
             "note": note,
-            "revisions": sel.exercise_revisions(exercise)[:5],
+            "revisions": revisions[:5],
+            "based_on": revisions[0].pk if revisions else 0,
             "check": sel.check_latest(exercise),
         },
         status=400 if error else 200,

@@ -103,6 +103,10 @@
     let shown = 0;
     function show(area, problem) {
       const box = document.getElementById(`${area.dataset.validate}-problems`);
+      // The box is a status region: it is rewritten (and so read out) only when what it says changes.
+      const said = problem ? `${problem.line}:${problem.message}` : "valid";
+      if (box.dataset.said === said) return;
+      box.dataset.said = said;
       box.replaceChildren();
       area.setAttribute("aria-invalid", problem ? "true" : "false");
       const p = document.createElement("p");

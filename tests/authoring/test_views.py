@@ -416,3 +416,30 @@ def test_trying_a_dockerfile_as_a_student_makes_a_trial_kept_out_of_the_exercise
     assert empty.status_code == 400
     assert text(empty.content.decode(), "try-error") == "Dockerfile이 비어 있습니다."
     assert Submission.objects.count() == 1
+
+
+def test_a_save_over_someone_elses_newer_save_is_refused_and_the_text_kept(world: dict[str, Any]) -> None:
+    session = world["session"]
+    edit = f"/authoring/courses/{world['course'].slug}/sessions/{session.slug}/edit/"
+    mine, theirs = client_for(world["author"]), client_for(world["instructor"])
+    opened = mine.get(edit).content.decode()
+    assert 'name="based_on" value="0"' in opened
+    theirs.post(edit, {"text": "# 교수자 판", "based_on": "0"})
+    newest = SessionRevision.objects.order_by("-id").first()
+
+    refused = mine.post(edit, {"text": "# 저자 판", "based_on": "0"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert text(page, "save-error") == (
+        f"편집기를 연 뒤에 prof 님이 새 버전(리비전 {newest.pk})을 저장했습니다. 내 텍스트는 저장되지 않았고 "
+        "입력란에 그대로 있습니다. 아래 리비전과 비교한 뒤 다시 저장하면 그 버전을 대신합니다."
+    )
+    assert "># 저자 판</textarea>" in page
+    assert f'name="based_on" value="{newest.pk}"' in page
+    session.refresh_from_db()
+    assert session.body_md == "# 교수자 판"
+
+    again = mine.post(edit, {"text": "# 저자 판", "based_on": str(newest.pk)})
+    assert again.status_code == 302
+    session.refresh_from_db()
+    assert session.body_md == "# 저자 판"
