@@ -91,8 +91,27 @@ def test_an_instructor_edits_a_lesson_with_a_live_preview_and_the_lesson_page_ch
     expect(page.locator("article.lesson pre.mermaid svg")).to_have_count(1, timeout=30_000)
     assert page.evaluate("window.ran") is None and dialogs == []
 
+    page.goto(f"{stack.base_url}/authoring/courses/{course.slug}/sessions/{session.slug}/edit/")
+    page.locator('[data-role="revision"] a').last.click()  # the oldest: the text from the files
+    expect(page.locator("h1")).to_have_text(f"리비전 {SessionRevision.objects.order_by('id').first().pk}")
+    expect(page.locator('[data-role="diff"] .diff-del')).to_have_text(["-# 사용자", "-본문."])
+    expect(page.locator('[data-role="diff"] .diff-add').first).to_have_text("+# 새 제목")
+    page.screenshot(path=str(SHOTS / "authoring-revision-diff-desktop.png"), full_page=True)
+    page.get_by_role("button", name="이 리비전 복원").click()
+    expect(preview.locator("h1")).to_have_text("사용자¶")
+    expect(page.locator('[data-role="revision"]')).to_have_count(3)
+    session.refresh_from_db()
+    assert session.body_md == "# 사용자\n\n본문."
+
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{stack.base_url}/authoring/courses/{course.slug}/sessions/{session.slug}/edit/")
+    expect(preview.locator("h1")).to_have_text("사용자¶")
+    page.goto(
+        f"{stack.base_url}/authoring/courses/{course.slug}/sessions/{session.slug}/revisions/{saved.pk}/"
+    )
+    page.screenshot(path=str(SHOTS / "authoring-revision-diff-phone.png"), full_page=True)
+    assert no_sideways_scroll(page), "a revision's diff scrolls in its own box on a phone"
+    page.get_by_role("button", name="이 리비전 복원").click()
     expect(preview.locator("pre.mermaid svg")).to_have_count(1, timeout=30_000)
     page.screenshot(path=str(SHOTS / "authoring-lesson-editor-phone.png"), full_page=True)
     assert no_sideways_scroll(page), "the lesson editor does not scroll sideways on a phone"

@@ -228,8 +228,10 @@ def test_a_revision_shows_its_diff_to_the_current_text_and_restores_as_a_new_rev
         f"/authoring/courses/{world['course'].slug}/sessions/{session.slug}/revisions/{baseline.pk}/"
     )
     diff = page.content.decode()
-    assert texts(diff, "diff") == ["@@ -1,3 +1,4 @@ # Lesson Some text. +A second line."]
-    assert '<span class="diff-add">+A second line.</span>' in diff
+    assert texts(diff, "diff-hunk", attr="class") == ["@@ -1,3 +1,4 @@"]
+    assert texts(diff, "diff-same", attr="class") == ["# Lesson", "", "Some text."]
+    assert texts(diff, "diff-add", attr="class") == ["+A second line."]
+    assert texts(diff, "diff-del", attr="class") == []
     restored = c.post(
         f"/authoring/courses/{world['course'].slug}/sessions/{session.slug}/revisions/{baseline.pk}/"
     )
