@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 
 from courses.markdown import render as render_markdown
 from courses.models import Course, Session
+from courses.selectors import course_can_author
 from courses.templatetags.layerlab import localized
 
 
@@ -26,5 +27,6 @@ def session_detail(request: HttpRequest, course_slug: str, session_slug: str) ->
             "session": session,
             "body_html": render_markdown(localized(session, "body_md")),
             "exercises": session.exercises.select_related("course"),
+            "can_author": course_can_author(request.user, session.course),
         },
     )

@@ -66,7 +66,7 @@ def submission_list_for_user(
     user: AbstractBaseUser, exercise: Exercise, *, assignment: Assignment | None = None
 ) -> QuerySet[Submission]:
     """The student's attempts at the exercise: for one assignment, or, without one, all of them."""
-    found = Submission.objects.filter(owner=user, exercise=exercise)
+    found = Submission.objects.filter(owner=user, exercise=exercise, trial=Submission.Trial.NONE)
     if assignment is not None:
         found = found.filter(assignment=assignment)
     return found.select_related("assignment").order_by("-created_at")
@@ -129,6 +129,7 @@ def attempts_in_flight_or_counted(
         assignment=assignment,
         exercise=exercise,
         status__in=[*Submission.COUNTED, *Submission.PENDING],
+        trial=Submission.Trial.NONE,
     )
 
 
@@ -309,7 +310,10 @@ def gradebook_for(
     used: dict[tuple[int, int], int] = {}
     pending: set[tuple[int, int]] = set()
     rows = Submission.objects.filter(
-        assignment=assignment, owner_id__in=ids, status__in=[*Submission.COUNTED, *Submission.PENDING]
+        assignment=assignment,
+        owner_id__in=ids,
+        status__in=[*Submission.COUNTED, *Submission.PENDING],
+        trial=Submission.Trial.NONE,
     ).order_by("created_at", "id")
     for pk, owner_id, exercise_id, status, score, created_at in rows.values_list(
         "pk", "owner_id", "exercise_id", "status", "score", "created_at"
@@ -443,7 +447,10 @@ def course_outline(course: Course, user: AbstractBaseUser | AnonymousUser) -> Co
     if user.is_authenticated:
         done = (
             Submission.objects.filter(
-                owner_id=user.pk, exercise__course=course, status=Submission.Status.DONE
+                owner_id=user.pk,
+                exercise__course=course,
+                status=Submission.Status.DONE,
+                trial=Submission.Trial.NONE,
             )
             .values("exercise_id")
             .annotate(best=Max("score"))

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from courses.markdown import render as render_markdown
+from courses.selectors import course_can_author
 from courses.templatetags.layerlab import localized
 from labs.grading.catalogue import korean
 from labs.models import Exercise
@@ -96,6 +97,7 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "refusal_text": "" if refusal_text in refusals else refusal_text,
             # After a refused form the panel shows the attempt before it, and says so.
             "previous": bool(refusals) and current is not None,
+            "can_author": course_can_author(request.user, exercise.course),
         },
     )
 
