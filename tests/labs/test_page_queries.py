@@ -108,7 +108,7 @@ def test_the_exercise_page_with_twenty_attempts_takes_a_fixed_number_of_queries(
             owner=student, exercise=exercise, assignment=assignment, status=DONE, score=float(i)
         )
     client = client_for(student)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(11):
         page = get(client, f"{exercise.get_absolute_url()}?assignment={assignment.pk}")
     assert page.count("data-history-status=") == 20
 
@@ -133,6 +133,6 @@ def test_the_course_list_and_a_lesson_with_eight_exercises_take_a_fixed_number_o
     with django_assert_max_num_queries(6):
         page = get(client, "/")
     assert page.count(f'href="/labs/{session.course.slug}/exercises/') == 8
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         page = get(client, f"/courses/{session.course.slug}/{session.slug}/")
     assert page.count(f'href="/labs/{session.course.slug}/exercises/') == 8
