@@ -317,3 +317,23 @@ def test_the_exercise_page_and_the_lesson_are_worked_by_keyboard_in_reading_orde
     assert order == ["breadcrumb", "contents", "wide code", "exercise"]
     assert unseen == [], "focus stops without a visible focus indicator"
     page.close()
+
+
+def test_the_authoring_pages_have_no_critical_or_serious_accessibility_findings(stack, browser):
+    w = world()
+    author = f"/authoring/courses/{w.session.course.slug}"
+    session, exercise = f"{author}/sessions/{w.session.slug}", f"{author}/exercises/{w.fresh.slug}"
+    found = check_pages(
+        browser,
+        stack.base_url,
+        "prof",
+        {
+            "author-course": (f"{author}/", None),
+            "author-session-edit": (f"{session}/edit/", None),
+            "author-session-revisions": (f"{session}/revisions/", None),
+            "author-exercise-edit": (f"{exercise}/edit/", None),
+            "author-exercise-revisions": (f"{exercise}/revisions/", None),
+            "author-try": (f"{exercise}/try/", None),
+        },
+    )
+    assert not found, "axe-core found critical or serious problems:\n" + "\n".join(found)
