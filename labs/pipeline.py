@@ -155,7 +155,9 @@ def score_payload(result: Score) -> dict[str, Any]:
 REFUSED_TITLE = {"en": "Refused: this would not be built", "ko": "거부됨: 이대로는 빌드되지 않습니다"}
 
 
-def refusal_finding(code: str, line: int | None, message: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+def refusal_finding(
+    code: str, line: int | None, message: str, params: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A refusal as a finding, shaped like a check's payload, in the words the live panel uses."""
     english = message[:1].upper() + message[1:]
     return {

@@ -673,7 +673,9 @@ def _lint_spec(exercise: Exercise) -> ExerciseSpec:
         context_files=files,
         allowed_bases=tuple(exercise.allowed_base_images),
         limits=BuildLimits(),
-        rubric=rubric_from_data(exercise.rubric, filename=f"exercise {exercise.slug}") if exercise.rubric else None,
+        rubric=rubric_from_data(exercise.rubric, filename=f"exercise {exercise.slug}")
+        if exercise.rubric
+        else None,
         behaviour_tests=exercise.behaviour_tests or {},
         benchmark=exercise.benchmark or {},
     )
@@ -684,11 +686,13 @@ def _engine_info() -> tuple[bool, str]:
     cannot be asked (the findings before a build are advice, the build checks again)."""
     try:
         return engine.supports_heredocs(), engine.host_platform()
-    except Exception:  # noqa: BLE001 (an engine that is down is not the student's problem)
+    except Exception:  # an engine that is down is not the student's problem
         return True, "linux/amd64"
 
 
-def exercise_static_findings(*, exercise: Exercise, dockerfile: str, dockerignore: str) -> list[dict[str, Any]]:
+def exercise_static_findings(
+    *, exercise: Exercise, dockerfile: str, dockerignore: str
+) -> list[dict[str, Any]]:
     """What grading would say of this text before building it: the policy's refusals, or the
     exercise's Dockerfile criteria, in the shape of the live panel's check events."""
     heredocs, platform = _engine_info()
