@@ -66,6 +66,7 @@ import { lintGutter, setDiagnostics, forEachDiagnostic } from "@codemirror/lint"
       // Tab indents; Escape then Tab leaves the editor (CodeMirror's own tab-focus escape).
       keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
       EditorView.contentAttributes.of(attrs),
+      EditorView.editorAttributes.of({ class: dockerfile ? "cm-dockerfile" : "cm-dockerignore" }),
       EditorView.updateListener.of((update) => {
         if (!update.docChanged) return;
         textarea.value = update.state.doc.toString();
@@ -77,7 +78,6 @@ import { lintGutter, setDiagnostics, forEachDiagnostic } from "@codemirror/lint"
     const view = new EditorView({
       state: EditorState.create({ doc: textarea.value, extensions }),
     });
-    view.dom.classList.add(dockerfile ? "cm-dockerfile" : "cm-dockerignore");
     textarea.after(view.dom);
     textarea.hidden = true;
     // The textarea's label now names the editor: a click on it puts the cursor in the editor.
