@@ -150,6 +150,7 @@ def test_the_editor_from_typing_to_graded_findings(stack, browser):
     page.set_viewport_size(PHONE)
     page.goto(stack.base_url + exercise.get_absolute_url())
     expect(editor).to_be_visible()
+    expect(page.locator("#live")).to_have_attribute("data-finished", "true")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.screenshot(path=str(SCREENSHOTS / "editor-phone.png"), full_page=True)
     page.close()
