@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseRun, Membership, Session
+from courses.templatetags.layerlab import format_when
 from labs import rules
 from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission, SubmissionEvent
 
@@ -154,7 +154,7 @@ def assignment_standing(
 
 
 def local_time(when: datetime, zone: str) -> str:
-    return timezone.localtime(when, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    return format_when(when, zone)
 
 
 def _span(delta: timedelta) -> str:
