@@ -1,12 +1,46 @@
 // The lesson page: Mermaid draws each <pre class="mermaid"> (vendored, nothing fetched at run
-// time), and the table of contents starts open on a wide screen, folded on a phone.
+// time), the table of contents starts open on a wide screen, folded on a phone, and a code block,
+// table or diagram wider than the column joins the tab order while it scrolls, so it can be
+// scrolled by keyboard (it leaves the tab order again when a wider screen fits it).
 (function () {
   "use strict";
   if (window.mermaid) {
-    window.mermaid.initialize({ startOnLoad: true, securityLevel: "strict", theme: "default" });
+    window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default" });
+    // A drawn diagram keeps its own width: on a narrow screen its box scrolls sideways instead
+    // of the text shrinking until it cannot be read.
+    var naturalSize = function () {
+      document.querySelectorAll(".lesson pre.mermaid svg").forEach(function (svg) {
+        var box = svg.viewBox && svg.viewBox.baseVal;
+        var width = parseFloat(svg.style.maxWidth) || (box && box.width);
+        if (width > 0) {
+          svg.style.maxWidth = "none";
+          svg.style.width = width + "px";
+          svg.style.height = "auto";
+        }
+      });
+      document.documentElement.dataset.diagrams = "drawn";
+    };
+    window.mermaid.run({ querySelector: ".lesson pre.mermaid" }).then(naturalSize, naturalSize);
   }
   var toc = document.getElementById("lesson-toc");
   if (toc && window.matchMedia("(min-width: 861px)").matches) {
     toc.open = true;
+  }
+  var scrollers = document.querySelectorAll(".lesson pre, .lesson table");
+  function reachable(el) {
+    var scrolls = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    if (scrolls && !el.hasAttribute("tabindex")) {
+      el.setAttribute("tabindex", "0");
+    } else if (!scrolls && el.getAttribute("tabindex") === "0") {
+      el.removeAttribute("tabindex");
+    }
+  }
+  if (window.ResizeObserver) {
+    var observer = new ResizeObserver(function (entries) {
+      entries.forEach(function (entry) { reachable(entry.target); });
+    });
+    scrollers.forEach(function (el) { observer.observe(el); });
+  } else {
+    scrollers.forEach(reachable);
   }
 })();
