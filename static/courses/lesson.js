@@ -6,15 +6,17 @@
   "use strict";
   if (window.mermaid) {
     window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default" });
-    // A drawn diagram keeps its own width: on a narrow screen its box scrolls sideways instead
-    // of the text shrinking until it cannot be read.
+    // A drawn diagram shrinks to its column only down to MIN_SCALE of its own width, where its
+    // text is still readable; wider than that (on a phone), its box scrolls sideways instead.
+    var MIN_SCALE = 0.85;
     var naturalSize = function () {
       document.querySelectorAll(".lesson pre.mermaid svg").forEach(function (svg) {
         var box = svg.viewBox && svg.viewBox.baseVal;
         var width = parseFloat(svg.style.maxWidth) || (box && box.width);
         if (width > 0) {
-          svg.style.maxWidth = "none";
           svg.style.width = width + "px";
+          svg.style.maxWidth = "100%";
+          svg.style.minWidth = Math.round(width * MIN_SCALE) + "px";
           svg.style.height = "auto";
         }
       });
