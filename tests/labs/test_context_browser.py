@@ -73,7 +73,8 @@ def test_the_context_tree_opens_each_file_highlighted_by_mouse_and_keyboard(
     code.focus()
     assert code.evaluate("e => getComputedStyle(e).outlineStyle") == "solid", "focus is visible"
     widest = page.evaluate(
-        "() => [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > innerWidth)"
+        "() => [...document.querySelectorAll('main *')]"
+        ".filter(e => e.getBoundingClientRect().right > innerWidth)"
         ".map(e => e.tagName + '.' + e.className).slice(0, 5)"
     )
     assert page.evaluate("document.documentElement.scrollWidth") == width, ("no sideways page scroll", widest)
