@@ -1,13 +1,30 @@
 """The interface language of a signed-in person is the one kept on their account; anonymous
-visitors keep Django's cookie (LocaleMiddleware)."""
+visitors keep Django's cookie (LocaleMiddleware).
+
+The account's choice is read once, when the person logs in, into their session (so no page asks
+the database for it), and written to both when they switch."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from courses.selectors import profile_language_for
+
+SESSION_KEY = "layerlab_language"
+
+
+def session_language_load(*, request: HttpRequest, user: Any, **_: Any) -> None:
+    """On login (the `user_logged_in` signal): the account's choice into the new session."""
+    language = profile_language_for(user.pk)
+    if language:
+        request.session[SESSION_KEY] = language
+
+
+def session_language_set(request: HttpRequest, language: str) -> None:
+    request.session[SESSION_KEY] = language
 
 
 class UserLanguageMiddleware:
@@ -19,17 +36,12 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        before = _user_id(request)
-        chosen = profile_language_for(before) if before else ""
+        chosen = _chosen(request)
         if chosen:
             translation.activate(chosen)
             request.LANGUAGE_CODE = chosen
         response = self.get_response(request)
-        after = _user_id(request)
-        if after != before:  # logged in (or out) by this request
-            chosen = profile_language_for(after) if after else ""
-        elif after and getattr(request, "language_stored", ""):  # switched by this request
-            chosen = request.language_stored
+        chosen = _chosen(request)  # this request may have logged someone in, or switched
         if chosen and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != chosen:
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
@@ -44,6 +56,9 @@ class UserLanguageMiddleware:
         return response
 
 
-def _user_id(request: HttpRequest) -> int | None:
+def _chosen(request: HttpRequest) -> str:
     user = getattr(request, "user", None)
-    return user.pk if user is not None and user.is_authenticated else None
+    if user is None or not user.is_authenticated:
+        return ""
+    language = request.session.get(SESSION_KEY, "")
+    return language if language in dict(settings.LANGUAGES) else ""

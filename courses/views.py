@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from courses.markdown import render as render_markdown
+from courses.middleware import session_language_set
 from courses.models import Course, Session
 from courses.services import profile_language_set
 from courses.templatetags.layerlab import localized
@@ -41,5 +42,5 @@ def language_set(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         profile_language_set(user=request.user, language=language)
-        request.language_stored = language  # type: ignore[attr-defined]
+        session_language_set(request, language)
     return response

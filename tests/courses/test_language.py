@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from courses.models import Profile
@@ -119,3 +121,14 @@ def test_the_filters_use_the_site_zone_unless_given_one() -> None:
     with translation.override("en"):
         shown = template.render(Context({"t": moment}))
     assert shown == "2026-12-02 14:00 KST · 2026-12-02 06:00 CET · 2026-12-02 14:00:00 KST"
+
+
+def test_pages_do_not_ask_the_database_for_the_language() -> None:
+    user = UserFactory()
+    Profile.objects.create(user=user, language="en")
+    client = Client()
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert lang_of(response) == "en"
+    assert [q["sql"] for q in queries.captured_queries if "courses_profile" in q["sql"]] == []
