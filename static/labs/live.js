@@ -241,6 +241,8 @@
         if (row) row.classList.add("flagged");
       }
     }
+    // A build that worked is judged by its results: its log folds away (one click opens it).
+    if (p.status === "done") $("log-section").open = false;
     if (FINAL.has(p.status)) {
       finished = true;
       panel.dataset.finished = "true";
@@ -248,9 +250,9 @@
       updateProgress();
       if (socket) socket.close(1000);
     }
-    const spoken = [badge.textContent, text];
+    const spoken = [text ? `${badge.textContent}:` : badge.textContent, text];
     if (p.status === "done" && lastScore !== null) spoken.push(lastScore);
-    announce(spoken.filter(Boolean).join(". "));
+    announce(spoken.filter(Boolean).join(" "));
   }
 
   // Build steps. The worker announces the steps that will run first (state "waiting", each
@@ -405,6 +407,7 @@
 
   function pickStep(id) {
     search.step = search.step === id ? null : id;
+    $("log-section").open = true;
     for (const [key, row] of plan.rows) {
       const b = row.querySelector(".step-log");
       if (b) b.setAttribute("aria-pressed", String(key === search.step));
@@ -587,6 +590,7 @@
     line.hidden = false;
     line.dataset.score = String(p.score);
     line.replaceChildren(el("span", "score-value", `${p.score.toFixed(1)} / 100`));
+    lastScore = format("ScoreSpoken", { s: p.score.toFixed(1) });
     if (p.capped) line.append(el("span", "score-capped", t("ScoreCapped", "")));
     if (p.failed_required && p.failed_required.length) {
       const names = p.failed_required.map((id) => {
