@@ -236,7 +236,8 @@ class _ProgressParser:
     way the student counts the Dockerfile. A vertex that runs a planned step reports under the
     step's `key`, not BuildKit's vertex number. BuildKit reports a step only once when two are
     the same (two stages `FROM` the same base): the one it leaves out is `cached` as soon as a
-    later step of its stage starts, or when the build ends."""
+    later step of its stage starts, or when the build ends. Cache hits can be reported out of
+    order, so a step presumed cached that BuildKit does report keeps its row and its state."""
 
     def __init__(self, request: BuildRequest, emit: EventSink) -> None:
         self.request = request
@@ -268,6 +269,7 @@ class _ProgressParser:
                 steps=len(planned),
             )
         self.reported: set[str] = set()
+        self.presumed: set[str] = set()  # cached by inference, not by a vertex BuildKit reported
 
     def announce(self) -> None:
         """The planned steps, before BuildKit says anything."""
@@ -285,6 +287,7 @@ class _ProgressParser:
                 and int(ordinal) < source.ordinal
             ):
                 self.reported.add(key)
+                self.presumed.add(key)
                 self._finish(step, "cached")
 
     def finish_plan(self) -> None:
@@ -340,8 +343,11 @@ class _ProgressParser:
                 # The student's own words: the engine builds a rewritten Dockerfile (pinned bases).
                 vertex.name, vertex.line = source.text, source.line
                 planned = self.plan.get(source.key)
-                if planned is not None and source.key not in self.reported:
+                # A step marked cached for BuildKit (see `_cached_before`) that BuildKit reports
+                # after all (cache hits arrive out of order) takes its row back.
+                if planned is not None and (source.key not in self.reported or source.key in self.presumed):
                     self.reported.add(source.key)
+                    self.presumed.discard(source.key)
                     self._cached_before(source)
                     vertex.id, vertex.order, vertex.steps = source.key, planned.order, planned.steps
         elif label.startswith("[internal] "):

@@ -260,6 +260,20 @@ def test_layer_counts_are_pluralised_in_both_languages(stack, browser, locale, o
     pages = []
     for layers in (1, 3):
         submission = SubmissionFactory(owner=user, status=Submission.Status.DONE, score=90.0)
+        for state in ("waiting", "done"):
+            for n, name in ((1, "FROM python:3.11-slim"), (2, "RUN make")):
+                event_emit(
+                    submission_id=submission.pk,
+                    kind="step",
+                    payload={"id": f"s0.{n}", "name": name, "stage": "", "index": n, "total": 2, "line": n,
+                             "internal": False, "state": state, "seconds": 61.0 if n == 2 else 0.25,
+                             "order": n, "steps": 2},
+                )  # fmt: skip
+        event_emit(
+            submission_id=submission.pk,
+            kind="log",
+            payload={"lines": [{"step": "s0.2", "line": "\x1b[1;32mbuilt\x1b[0m \x1b]0;title\x07ok"}]},
+        )
         event_emit(
             submission_id=submission.pk,
             kind="status",
@@ -275,6 +289,18 @@ def test_layer_counts_are_pluralised_in_both_languages(stack, browser, locale, o
         expect(page.locator('[data-role="image-size"]')).to_have_text("1.2 MB")
         minutes = "built in 1 min 23 s" if locale == "en-US" else "빌드 1분 23초"
         expect(page.locator('[data-role="build-time"]')).to_have_text(minutes)
+        english = locale == "en-US"
+        expect(page.locator('[data-role="progress-text"]')).to_have_text(
+            "2 of 2 steps done" if english else "2단계 중 2단계 완료"
+        )
+        expect(page.locator(".step-state")).to_have_text(
+            ["DONE 0.3 s", "DONE 1 min 01 s"] if english else ["완료 0.3초", "완료 1분 01초"]
+        )
+        line = page.locator('[data-role="log"] .log-line')
+        expect(line.locator("span.ansi-bold.ansi-fg-32")).to_have_text("built")
+        assert line.text_content() == "built ok\n"
+    page.locator('[data-role="log-section"] > summary').click()
+    page.screenshot(path=str(SHOTS / f"live-panel-replayed-{locale}.png"), full_page=True)
     page.close()
 
 

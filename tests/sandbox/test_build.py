@@ -245,3 +245,27 @@ def test_steps_of_a_long_dockerfile_keep_their_lines() -> None:
     assert (result.code, result.line) == ("run_failed", 5)
     first = next(e for e in events if e["kind"] == "step" and e["name"] == f"RUN echo {nonce}-1")
     assert (first["index"], first["total"], first["line"], first["internal"]) == (2, 11, 2, False)
+
+
+def test_a_cache_hit_reported_after_a_later_step_of_its_stage_keeps_its_row() -> None:
+    events = events_of(
+        "FROM debian:bookworm-slim\nRUN useradd app\nWORKDIR /app\n",
+        [
+            "#4 [1/3] FROM docker.io/library/debian:bookworm-slim",
+            "#4 DONE 0.0s",
+            "#6 [3/3] WORKDIR /app",
+            "#6 CACHED",
+            "#5 [2/3] RUN useradd app",
+            "#5 CACHED",
+        ],
+    )
+    steps = [(e["id"], e["state"]) for e in events[3:] if e["kind"] == "step"]
+    assert steps == [
+        ("s0.1", "running"),
+        ("s0.1", "done"),
+        ("s0.2", "cached"),  # presumed, when step 3 started
+        ("s0.3", "running"),
+        ("s0.3", "cached"),
+        ("s0.2", "running"),  # BuildKit's own report of it, under the same id
+        ("s0.2", "cached"),
+    ]
