@@ -22,6 +22,7 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("labs/", include("labs.urls")),
+    path("authoring/", include("authoring.urls")),
     path("runs/<slug:run_slug>/", include("labs.urls_staff")),
     path("", include("labs.urls_student")),
     path("", include("courses.urls_runs")),

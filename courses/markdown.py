@@ -163,6 +163,12 @@ def render(text: str) -> Rendered:
     return Rendered(body, toc)
 
 
+def render_preview(text: str) -> Rendered:
+    """The same rendering, not cached: an author's preview changes with every keystroke, and
+    caching each draft would only push the lessons' own entries out of the cache."""
+    return Rendered(*_render_uncached(text))
+
+
 def pygments_css() -> str:
     """The stylesheet for highlighted code, as written to static/courses/pygments.css."""
     header = (

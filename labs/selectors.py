@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,9 +52,9 @@ def submission_run_staff_can_view(user_id: int, submission: Submission) -> bool:
 def submission_get_for_user(user: AbstractBaseUser | AnonymousUser, submission_id: int) -> Submission:
     """The submission if `user` may see it; 404 otherwise (never reveal that it exists)."""
     try:
-        submission = Submission.objects.select_related("exercise__session__course", "owner").get(
-            pk=submission_id
-        )
+        submission = Submission.objects.select_related(
+            "exercise__session__course", "exercise__course", "owner"
+        ).get(pk=submission_id)
     except Submission.DoesNotExist as exc:
         raise Http404 from exc
     if not submission_can_view(user, submission):
@@ -66,7 +66,7 @@ def submission_list_for_user(
     user: AbstractBaseUser, exercise: Exercise, *, assignment: Assignment | None = None
 ) -> QuerySet[Submission]:
     """The student's attempts at the exercise: for one assignment, or, without one, all of them."""
-    found = Submission.objects.filter(owner=user, exercise=exercise)
+    found = Submission.objects.filter(owner=user, exercise=exercise, trial=Submission.Trial.NONE)
     if assignment is not None:
         found = found.filter(assignment=assignment)
     return found.select_related("assignment").order_by("-created_at")
@@ -129,6 +129,7 @@ def attempts_in_flight_or_counted(
         assignment=assignment,
         exercise=exercise,
         status__in=[*Submission.COUNTED, *Submission.PENDING],
+        trial=Submission.Trial.NONE,
     )
 
 
@@ -140,6 +141,18 @@ def assignment_standing(
     attempts = attempts_in_flight_or_counted(user_id=user.pk, assignment=assignment, exercise=exercise)
     used = attempts.count()
     last = attempts.order_by("-created_at").values_list("created_at", flat=True).first()
+    return _standing(assignment, exercise, terms, at=at, used=used, last=last)
+
+
+def _standing(
+    assignment: Assignment,
+    exercise: Exercise,
+    terms: rules.Terms,
+    *,
+    at: datetime,
+    used: int,
+    last: datetime | None,
+) -> Standing:
     return Standing(
         assignment=assignment,
         exercise=exercise,
@@ -282,7 +295,7 @@ def gradebook_for(
     """Students by exercises: the counted score (after the late penalty), attempts used, late.
     `overrides` replaces some submissions' (status, score), to show what a regrade would make
     of the gradebook with exactly the rules applying it uses."""
-    exercises = [item.exercise for item in assignment.items.select_related("exercise")]
+    exercises = [item.exercise for item in assignment.items.select_related("exercise__course")]
     students = (
         Membership.objects.filter(run_id=assignment.run_id, role=Membership.Role.STUDENT)
         .select_related("user")
@@ -297,7 +310,10 @@ def gradebook_for(
     used: dict[tuple[int, int], int] = {}
     pending: set[tuple[int, int]] = set()
     rows = Submission.objects.filter(
-        assignment=assignment, owner_id__in=ids, status__in=[*Submission.COUNTED, *Submission.PENDING]
+        assignment=assignment,
+        owner_id__in=ids,
+        status__in=[*Submission.COUNTED, *Submission.PENDING],
+        trial=Submission.Trial.NONE,
     ).order_by("created_at", "id")
     for pk, owner_id, exercise_id, status, score, created_at in rows.values_list(
         "pk", "owner_id", "exercise_id", "status", "score", "created_at"
@@ -431,7 +447,10 @@ def course_outline(course: Course, user: AbstractBaseUser | AnonymousUser) -> Co
     if user.is_authenticated:
         done = (
             Submission.objects.filter(
-                owner_id=user.pk, exercise__course=course, status=Submission.Status.DONE
+                owner_id=user.pk,
+                exercise__course=course,
+                status=Submission.Status.DONE,
+                trial=Submission.Trial.NONE,
             )
             .values("exercise_id")
             .annotate(best=Max("score"))
@@ -584,9 +603,22 @@ def assignment_page(
     book = gradebook_for(assignment, user_ids=[user.pk])
     row = book.rows[0] if book.rows else None
     cells = {c.exercise_id: c for c in row.cells} if row else {}
+    # Every exercise's attempts in one query, not three queries an exercise.
+    attempts = (
+        Submission.objects.filter(
+            owner_id=user.pk,
+            assignment=assignment,
+            status__in=[*Submission.COUNTED, *Submission.PENDING],
+        )
+        .order_by()
+        .values("exercise_id")
+        .annotate(used=Count("pk"), last=Max("created_at"))
+    )
+    usage = {a["exercise_id"]: (a["used"], a["last"]) for a in attempts}
     items = []
     for exercise in book.exercises:
-        standing = assignment_standing(user=user, assignment=assignment, exercise=exercise, at=at)
+        used, last = usage.get(exercise.pk, (0, None))
+        standing = _standing(assignment, exercise, terms, at=at, used=used, last=last)
         items.append(AssignmentItem(exercise, standing, standing_line(standing), cells.get(exercise.pk)))
     return AssignmentPage(
         assignment=assignment,
@@ -617,7 +649,9 @@ def assignments_accepting(
 
 def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | None]]:
     """What applying the regrade sets on each submission: (status, score)."""
+    done = regrade.items.filter(status=RegradeItem.Status.DONE)
+    # Only the three columns: each item's stored results are large and not needed here.
     return {
-        item.submission_id: (item.new_status, item.new_score)
-        for item in regrade.items.filter(status=RegradeItem.Status.DONE)
+        pk: (status, score)
+        for pk, status, score in done.values_list("submission_id", "new_status", "new_score")
     }

@@ -150,7 +150,7 @@ def run_submissions(run: CourseRun) -> QuerySet[Submission]:
     )
     return Submission.objects.filter(
         Q(assignment__run=run) | Q(Exists(joined), assignment__isnull=True, exercise__course_id=run.course_id)
-    )
+    ).filter(trial=Submission.Trial.NONE)
 
 
 def _with_late_and_score(found: QuerySet[Submission]) -> QuerySet[Submission]:

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from courses.markdown import render as render_markdown
+from courses.selectors import course_can_author
 from courses.templatetags.layerlab import localized
 from labs.grading.catalogue import korean
 from labs.models import Exercise
@@ -99,6 +100,7 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             # A refused form shows no result: only a link to the attempt before it.
             "refused": bool(refusals),
             "previous": submissions[0] if refusals and submissions else None,
+            "can_author": course_can_author(request.user, exercise.course),
         },
     )
 
