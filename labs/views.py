@@ -71,7 +71,9 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
         messages.error(request, message)
     refusal_text = standing_refusal_text(standing) if standing and standing.refusal else ""
     current = None
-    if request.GET.get("submission", "").isdigit():
+    if refusals:
+        pass  # the posted text was not graded: no earlier result may stand beside it
+    elif request.GET.get("submission", "").isdigit():
         current = submission_get_for_user(request.user, int(request.GET["submission"]))
     elif submissions:
         current = submissions[0]
@@ -95,8 +97,9 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "standing_text": standing_line(standing) if standing else "",
             # Said once: a refusal already in the message area is not repeated by the button.
             "refusal_text": "" if refusal_text in refusals else refusal_text,
-            # After a refused form the panel shows the attempt before it, and says so.
-            "previous": bool(refusals) and current is not None,
+            # A refused form shows no result: only a link to the attempt before it.
+            "refused": bool(refusals),
+            "previous": submissions[0] if refusals and submissions else None,
             "can_author": course_can_author(request.user, exercise.course),
         },
     )
