@@ -788,10 +788,13 @@ def verdict_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -
     registry = all_criteria()
     english = (translation.get_language() or "").startswith("en")
     out = []
-    for cid in [c for c in registry if c in was or c in now]:
+    known = [c for c in registry if c in was or c in now]
+    retired = sorted(c for c in {*was, *now} if c not in registry)  # criteria since removed
+    for cid in known + retired:
         if was.get(cid) != now.get(cid):
-            title = registry[cid].criterion.title
-            out.append(VerdictChange(cid, title.en if english else title.ko, was.get(cid), now.get(cid)))
+            title = registry[cid].criterion.title if cid in registry else None
+            name = cid if title is None else title.en if english else title.ko
+            out.append(VerdictChange(cid, name, was.get(cid), now.get(cid)))
     return out
 
 
