@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH = 640
+WIDTH = 560
 HEIGHT = 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 64, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 44, 80, 16, 44
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,11 @@ class Chart:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.size)
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.1f} kB"
+def megabytes(size: int, *, like: int | None = None) -> str:
+    """Bytes as MB (kB below 0.1 MB), one decimal; `like` picks the unit of another size, so
+    an axis's labels share one unit."""
+    unit = size if like is None else like
+    return f"{size / 1_000_000:.1f} MB" if unit >= 100_000 else f"{size / 1000:.1f} kB"
 
 
 def attempts_chart(attempts: list[tuple[int, float | None, int | None]]) -> Chart | None:
@@ -79,5 +82,7 @@ def attempts_chart(attempts: list[tuple[int, float | None, int | None]]) -> Char
     every = max(1, len(attempts) // 12)  # at most a dozen labels under the axis
     x_ticks = [Tick(x(i), str(n)) for i, (n, _, _) in enumerate(attempts) if i % every == 0]
     score_ticks = [Tick(y(v / 100), str(v)) for v in (0, 25, 50, 75, 100)]
-    size_ticks = [Tick(y(f), megabytes(int(largest * f))) for f in (0, 0.5, 1)] if largest else []
+    size_ticks = (
+        [Tick(y(f), megabytes(int(largest * f), like=largest)) for f in (0, 0.5, 1)] if largest else []
+    )
     return Chart(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM, score, size, x_ticks, score_ticks, size_ticks)

@@ -756,7 +756,7 @@ class Comparison:
 def dockerfile_diff(before: str, after: str) -> tuple[list[DiffRow], bool]:
     """A unified diff of two Dockerfiles, three lines of context, bounded in lines read and
     rows returned; True when a bound left something out."""
-    old, new = before.split("\n"), after.split("\n")
+    old, new = before.removesuffix("\n").split("\n"), after.removesuffix("\n").split("\n")
     truncated = len(old) > DIFF_MAX_LINES or len(new) > DIFF_MAX_LINES
     old, new = old[:DIFF_MAX_LINES], new[:DIFF_MAX_LINES]
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)

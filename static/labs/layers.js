@@ -154,7 +154,7 @@
       if (depth < 1) details.open = true;
       const summary = el("summary");
       summary.append(el("span", "file-name", `${name(child.path)}/`), " ", el("span", "file-size", size(child.bytes)), " ",
-        el("span", "meta", t("DirFiles", { n: child.total })));
+        el("span", "meta", child.total === 1 ? t("DirFile") : t("DirFiles", { n: child.total })));
       if (child.total > child.kept) summary.append(" ", el("span", "meta", `(${t("Hidden", { n: child.total - child.kept })})`));
       details.append(summary);
       const inner = el("ul");
