@@ -230,6 +230,9 @@ def test_the_history_lists_every_attempt_in_order_with_its_assignment():
     assert f'data-history-score="{made[2].pk}">95.0<' in html
     assert f'data-history-size="{made[2].pk}">60.0 MB<' in html
     assert 'data-role="history-chart"' in html
+    korean = client.get(reverse("labs:history", args=[exercise.course.slug, exercise.slug])).content.decode()
+    assert f"<h1>{exercise.title}: 내 시도 기록</h1>" in korean
+    assert korean.count('data-role="history-assignment">연습<') == 1
 
 
 def test_the_exercise_page_links_to_the_history():
