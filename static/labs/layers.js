@@ -188,7 +188,10 @@
     const baseBox = section.querySelector('[data-role="base-layers"]');
     baseBox.hidden = !base.length;
     if (base.length) {
-      section.querySelector('[data-role="base-summary"]').textContent = t("Base", { ref: data.base.ref, count: base.length, size: size(data.base.size) });
+      const baseWasted = base.reduce((sum, l) => sum + (l.wasted || 0), 0);
+      let said = t("Base", { ref: data.base.ref, count: base.length, size: size(data.base.size) });
+      if (baseWasted) said += ` · ${t("Wasted", { size: size(baseWasted) })}`;
+      section.querySelector('[data-role="base-summary"]').textContent = said;
       const baseLargest = Math.max(1, ...base.map((l) => l.size));
       baseBox.querySelector("ol").replaceChildren(...base.map((l) => baseLayer(l, baseLargest)));
     }
