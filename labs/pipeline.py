@@ -510,6 +510,8 @@ def _image_results(
 LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")
 """The instructions that can make a layer (BuildKit's WORKDIR does when it creates the directory)."""
 INSTRUCTION_CHARS = 200
+KEEP_FILES_TOTAL = 2000
+"""Files kept across all of a submission's layers (each keeps at most `KEEP_FILES`)."""
 
 
 def _instruction(created_by: str) -> str:
@@ -573,6 +575,8 @@ def layer_view(
         return None
     diff_ids = [layer.diff_id for layer in report.layers]
     first = min(max(base_layer_count, 0), len(diff_ids))
+    # An image of many layers keeps fewer files of each: the whole view stays bounded.
+    keep = max(10, min(keep, KEEP_FILES_TOTAL // max(1, len(diff_ids) - first)))
     listings = image_listings(diff_ids, first=first, keep=keep)
     if listings is None:
         return None

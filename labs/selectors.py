@@ -73,7 +73,7 @@ def submission_list_for_user(
     found = Submission.objects.filter(owner=user, exercise=exercise)
     if assignment is not None:
         found = found.filter(assignment=assignment)
-    return found.select_related("assignment").order_by("-created_at")
+    return found.select_related("assignment").order_by("-created_at").defer("layers")
 
 
 def assignment_for_exercise_page(

@@ -325,3 +325,24 @@ def test_the_comparison_escapes_the_student_text():
     html = client.get(url, {"before": made[0].pk, "after": hostile.pk}).content.decode()
     assert '<td class="code">RUN echo &#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27;</td>' in html
     assert "<script>alert(1)" not in html
+
+
+def test_an_image_of_many_layers_keeps_fewer_files_of_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("LAYERLAB_LAYER_CACHE", str(tmp_path))
+    monkeypatch.setattr(pipeline.engine, "image_history", lambda ref: [])
+    layers = [_summary(n, [(f"/d{n}/f{i:03d}", i, FILE) for i in range(200)]) for n in range(1, 41)]
+    cache = LayerCache(tmp_path)
+    for s in layers:
+        cache.put(s)
+    report = _Report(
+        layers=tuple(LayerInfo(i, s.diff_id, s.size, 200, True, 0) for i, s in enumerate(layers)),
+        size_bytes=sum(s.size for s in layers),
+        wasted_bytes=0,
+    )
+    kept = pipeline.layer_view(
+        report=report, facts=_facts([]), parsed=parse("FROM scratch\n"), base="scratch", base_layer_count=0
+    )
+    assert kept is not None
+    assert [len(x["files"]) for x in kept["layers"]] == [50] * 40  # 2000 files in all
+    assert {x["trimmed"] for x in kept["layers"]} == {150}
+    assert {x["instruction"] for x in kept["layers"]} == {""}  # the history cannot tell them apart
