@@ -122,6 +122,7 @@ def test_layer_bars_a_layers_files_live_scores_and_two_attempts_compared(stack, 
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     phone.screenshot(path=str(SCREENSHOTS / "layers-submission-phone.png"), full_page=True)
     phone.locator("#layers").screenshot(path=str(SCREENSHOTS / "layers-section-phone.png"))
-    phone.locator("h1").screenshot(path=str(SCREENSHOTS / "submission-heading-phone.png"))
+    phone.evaluate("window.scrollTo(0, 0)")
+    phone.screenshot(path=str(SCREENSHOTS / "submission-top-phone.png"))
     phone.close()
     page.close()
