@@ -148,9 +148,15 @@ def run_submissions(run: CourseRun) -> QuerySet[Submission]:
         user_id=OuterRef("owner_id"),
         created_at__lte=OuterRef("created_at"),
     )
-    return Submission.objects.filter(
-        Q(assignment__run=run) | Q(Exists(joined), assignment__isnull=True, exercise__course_id=run.course_id)
-    ).filter(trial=Submission.Trial.NONE).defer("layers")  # lists never show the layer view; it is the largest field
+    # Lists never show the layer view: it is the largest field.
+    return (
+        Submission.objects.filter(
+            Q(assignment__run=run)
+            | Q(Exists(joined), assignment__isnull=True, exercise__course_id=run.course_id)
+        )
+        .filter(trial=Submission.Trial.NONE)
+        .defer("layers")
+    )
 
 
 def _with_late_and_score(found: QuerySet[Submission]) -> QuerySet[Submission]:
