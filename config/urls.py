@@ -23,6 +23,7 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("i18n/setlang/", language_set, name="set_language"),
     path("labs/", include("labs.urls")),
+    path("authoring/", include("authoring.urls")),
     path("runs/<slug:run_slug>/", include("labs.urls_staff")),
     path("", include("labs.urls_student")),
     path("", include("courses.urls_runs")),

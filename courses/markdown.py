@@ -189,6 +189,13 @@ def _scroll_boxes(body: str) -> str:
     return _CODE_OPEN.sub(f"<pre {box(_('Code block'))}", body)
 
 
+def render_preview(text: str) -> Rendered:
+    """The same rendering, not cached: an author's preview changes with every keystroke, and
+    caching each draft would only push the lessons' own entries out of the cache."""
+    body, toc = _render_uncached(text)
+    return Rendered(_scroll_boxes(body), toc)
+
+
 def pygments_css() -> str:
     """The stylesheet for highlighted code, as written to static/courses/pygments.css."""
     header = (

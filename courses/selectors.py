@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.http import Http404
 
-from courses.models import CourseRun, Membership, Profile
+from courses.models import Course, CourseRun, Membership, Profile
 
 
 def run_role(user: Any, run: CourseRun) -> str | None:
@@ -84,3 +84,20 @@ def membership_get_in_run(run: CourseRun, membership_id: int) -> Membership:
 def profile_language_for(user_id: int) -> str:
     """The interface language a signed-in person chose ("" if they never chose one)."""
     return Profile.objects.filter(user_id=user_id).values_list("language", flat=True).first() or ""
+
+
+def course_can_author(user: Any, course: Course) -> bool:
+    """May change the course's content (lessons, exercises): its authors (`Course.staff`), the
+    instructors of any run of it, and superusers. Assistants teach a run; they do not write it."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser or course.staff.filter(pk=user.pk).exists():
+        return True
+    return Membership.objects.filter(run__course=course, user=user, role=Membership.Role.INSTRUCTOR).exists()
+
+
+def course_is_staff(user: Any, course: Course) -> bool:
+    """Is anyone on the course's staff: an author, or an instructor or assistant of one of its runs."""
+    if course_can_author(user, course):
+        return True
+    return Membership.objects.filter(run__course=course, user=user, role__in=Membership.STAFF).exists()

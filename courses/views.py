@@ -8,13 +8,15 @@ from django.views.i18n import set_language
 from courses.markdown import render as render_markdown
 from courses.middleware import session_language_set
 from courses.models import Course, Session
+from courses.selectors import course_can_author
 from courses.services import profile_language_set
 from courses.templatetags.layerlab import localized
 
 
 @login_required
 def course_list(request: HttpRequest) -> HttpResponse:
-    courses = Course.objects.prefetch_related("sessions__exercises")
+    # Each exercise link names its course: fetched with the exercises, not once a link.
+    courses = Course.objects.prefetch_related("sessions__exercises__course")
     return render(request, "courses/list.html", {"courses": courses})
 
 
@@ -29,7 +31,8 @@ def session_detail(request: HttpRequest, course_slug: str, session_slug: str) ->
         {
             "session": session,
             "body_html": render_markdown(localized(session, "body_md")),
-            "exercises": session.exercises.all(),
+            "exercises": session.exercises.select_related("course"),
+            "can_author": course_can_author(request.user, session.course),
         },
     )
 

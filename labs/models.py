@@ -119,6 +119,21 @@ class Submission(models.Model):
         related_name="submissions",
         help_text="The assignment it was made for; empty for practice, which counts for nothing.",
     )
+
+    class Trial(models.TextChoices):
+        NONE = "", _("Not a trial")
+        SOLUTION = "solution", _("Reference solution")
+        STARTER = "starter", _("Starter")
+        TRY = "try", _("Tried by staff")
+
+    trial = models.CharField(
+        max_length=16,
+        choices=Trial.choices,
+        default=Trial.NONE,
+        blank=True,
+        help_text="Staff's trial of the exercise (checking it, or trying it as a student would): "
+        "graded like any other, counted nowhere.",
+    )
     dockerfile = models.TextField()
     dockerignore = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -141,6 +156,11 @@ class Submission(models.Model):
     score = models.FloatField(null=True, blank=True)
     results = models.JSONField(
         default=list, blank=True, help_text="Per-criterion results of the last grading."
+    )
+    layers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The image's layers as the student browses them (labs.pipeline.layer_view), bounded.",
     )
 
     class Meta:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseRun, Membership, Session
 from courses.templatetags.layerlab import format_when
 from labs import rules
+from labs.charts import megabytes
+from labs.grading.registry import all_criteria
 from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission, SubmissionEvent
 
 
@@ -52,9 +56,9 @@ def submission_run_staff_can_view(user_id: int, submission: Submission) -> bool:
 def submission_get_for_user(user: AbstractBaseUser | AnonymousUser, submission_id: int) -> Submission:
     """The submission if `user` may see it; 404 otherwise (never reveal that it exists)."""
     try:
-        submission = Submission.objects.select_related("exercise__session__course", "owner").get(
-            pk=submission_id
-        )
+        submission = Submission.objects.select_related(
+            "exercise__session__course", "exercise__course", "owner"
+        ).get(pk=submission_id)
     except Submission.DoesNotExist as exc:
         raise Http404 from exc
     if not submission_can_view(user, submission):
@@ -66,10 +70,10 @@ def submission_list_for_user(
     user: AbstractBaseUser, exercise: Exercise, *, assignment: Assignment | None = None
 ) -> QuerySet[Submission]:
     """The student's attempts at the exercise: for one assignment, or, without one, all of them."""
-    found = Submission.objects.filter(owner=user, exercise=exercise)
+    found = Submission.objects.filter(owner=user, exercise=exercise, trial=Submission.Trial.NONE)
     if assignment is not None:
         found = found.filter(assignment=assignment)
-    return found.select_related("assignment").order_by("-created_at")
+    return found.select_related("assignment").order_by("-created_at").defer("layers")
 
 
 def assignment_for_exercise_page(
@@ -129,6 +133,7 @@ def attempts_in_flight_or_counted(
         assignment=assignment,
         exercise=exercise,
         status__in=[*Submission.COUNTED, *Submission.PENDING],
+        trial=Submission.Trial.NONE,
     )
 
 
@@ -140,6 +145,18 @@ def assignment_standing(
     attempts = attempts_in_flight_or_counted(user_id=user.pk, assignment=assignment, exercise=exercise)
     used = attempts.count()
     last = attempts.order_by("-created_at").values_list("created_at", flat=True).first()
+    return _standing(assignment, exercise, terms, at=at, used=used, last=last)
+
+
+def _standing(
+    assignment: Assignment,
+    exercise: Exercise,
+    terms: rules.Terms,
+    *,
+    at: datetime,
+    used: int,
+    last: datetime | None,
+) -> Standing:
     return Standing(
         assignment=assignment,
         exercise=exercise,
@@ -282,7 +299,7 @@ def gradebook_for(
     """Students by exercises: the counted score (after the late penalty), attempts used, late.
     `overrides` replaces some submissions' (status, score), to show what a regrade would make
     of the gradebook with exactly the rules applying it uses."""
-    exercises = [item.exercise for item in assignment.items.select_related("exercise")]
+    exercises = [item.exercise for item in assignment.items.select_related("exercise__course")]
     students = (
         Membership.objects.filter(run_id=assignment.run_id, role=Membership.Role.STUDENT)
         .select_related("user")
@@ -297,7 +314,10 @@ def gradebook_for(
     used: dict[tuple[int, int], int] = {}
     pending: set[tuple[int, int]] = set()
     rows = Submission.objects.filter(
-        assignment=assignment, owner_id__in=ids, status__in=[*Submission.COUNTED, *Submission.PENDING]
+        assignment=assignment,
+        owner_id__in=ids,
+        status__in=[*Submission.COUNTED, *Submission.PENDING],
+        trial=Submission.Trial.NONE,
     ).order_by("created_at", "id")
     for pk, owner_id, exercise_id, status, score, created_at in rows.values_list(
         "pk", "owner_id", "exercise_id", "status", "score", "created_at"
@@ -431,7 +451,10 @@ def course_outline(course: Course, user: AbstractBaseUser | AnonymousUser) -> Co
     if user.is_authenticated:
         done = (
             Submission.objects.filter(
-                owner_id=user.pk, exercise__course=course, status=Submission.Status.DONE
+                owner_id=user.pk,
+                exercise__course=course,
+                status=Submission.Status.DONE,
+                trial=Submission.Trial.NONE,
             )
             .values("exercise_id")
             .annotate(best=Max("score"))
@@ -584,9 +607,22 @@ def assignment_page(
     book = gradebook_for(assignment, user_ids=[user.pk])
     row = book.rows[0] if book.rows else None
     cells = {c.exercise_id: c for c in row.cells} if row else {}
+    # Every exercise's attempts in one query, not three queries an exercise.
+    attempts = (
+        Submission.objects.filter(
+            owner_id=user.pk,
+            assignment=assignment,
+            status__in=[*Submission.COUNTED, *Submission.PENDING],
+        )
+        .order_by()
+        .values("exercise_id")
+        .annotate(used=Count("pk"), last=Max("created_at"))
+    )
+    usage = {a["exercise_id"]: (a["used"], a["last"]) for a in attempts}
     items = []
     for exercise in book.exercises:
-        standing = assignment_standing(user=user, assignment=assignment, exercise=exercise, at=at)
+        used, last = usage.get(exercise.pk, (0, None))
+        standing = _standing(assignment, exercise, terms, at=at, used=used, last=last)
         items.append(AssignmentItem(exercise, standing, standing_line(standing), cells.get(exercise.pk)))
     return AssignmentPage(
         assignment=assignment,
@@ -617,7 +653,199 @@ def assignments_accepting(
 
 def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | None]]:
     """What applying the regrade sets on each submission: (status, score)."""
+    done = regrade.items.filter(status=RegradeItem.Status.DONE)
+    # Only the three columns: each item's stored results are large and not needed here.
     return {
-        item.submission_id: (item.new_status, item.new_score)
-        for item in regrade.items.filter(status=RegradeItem.Status.DONE)
+        pk: (status, score)
+        for pk, status, score in done.values_list("submission_id", "new_status", "new_score")
     }
+
+
+SUMMARY_KEYS = ("index", "size", "wasted", "instruction", "line", "files_total", "trimmed", "changes")
+
+
+def submission_layers(*, user: AbstractBaseUser | AnonymousUser, submission_id: int) -> dict[str, Any]:
+    """The bars of the submission's image: every layer's instruction, line, bytes and wasted
+    bytes, the base's apart; the files of a layer come one layer at a time
+    (`submission_layer_files`). Empty lists when the image was never built."""
+    submission = submission_get_for_user(user, submission_id)
+    kept: dict[str, Any] = submission.layers or {}
+    return {
+        "submission": submission.pk,
+        "status": submission.status,
+        "size": kept.get("size"),
+        "wasted": kept.get("wasted"),
+        "keep": kept.get("keep"),
+        "base": kept.get("base") or {"ref": "", "size": 0, "layers": []},
+        "layers": [{k: layer.get(k) for k in SUMMARY_KEYS} for layer in kept.get("layers") or []],
+    }
+
+
+def submission_layer_files(
+    *, user: AbstractBaseUser | AnonymousUser, submission_id: int, index: int
+) -> dict[str, Any]:
+    """One of the student's layers with its kept files and directory totals; 404 for a layer
+    the submission does not keep (a base layer, or no such layer)."""
+    submission = submission_get_for_user(user, submission_id)
+    kept: dict[str, Any] = submission.layers or {}
+    for layer in kept.get("layers") or []:
+        if layer.get("index") == index:
+            return {**{k: layer.get(k) for k in SUMMARY_KEYS}, "files": layer["files"], "dirs": layer["dirs"]}
+    raise Http404
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at an exercise as the history lists it; `number` counts from 1 in the order
+    the student made them."""
+
+    submission: Submission
+    number: int
+
+    @property
+    def score(self) -> float | None:
+        return graded_score(self.submission.status, self.submission.score)
+
+    @property
+    def size_text(self) -> str:
+        """As the chart and the live update (history.js) write it."""
+        size = self.submission.image_size
+        return megabytes(size) if size else ""
+
+
+def exercise_attempts(*, user: AbstractBaseUser, exercise: Exercise) -> list[Attempt]:
+    """Every attempt the student made at the exercise, oldest first, with the assignment it
+    counted for (none for practice)."""
+    found = (
+        Submission.objects.filter(owner=user, exercise=exercise, trial=Submission.Trial.NONE)
+        .select_related("assignment", "exercise__session__course")
+        .order_by("created_at", "id")
+        .defer("layers")
+    )
+    return [Attempt(submission=s, number=n) for n, s in enumerate(found, start=1)]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    number: int
+    previous: Submission | None
+    next: Submission | None
+
+
+def submission_neighbours(*, submission: Submission) -> Neighbours:
+    """Where the submission stands among its owner's attempts at the exercise: its number and
+    the attempts just before and after it."""
+    mine = Submission.objects.filter(
+        owner_id=submission.owner_id, exercise_id=submission.exercise_id, trial=submission.trial
+    )
+    earlier = mine.filter(
+        Q(created_at__lt=submission.created_at) | Q(created_at=submission.created_at, id__lt=submission.pk)
+    )
+    later = mine.filter(
+        Q(created_at__gt=submission.created_at) | Q(created_at=submission.created_at, id__gt=submission.pk)
+    )
+    return Neighbours(
+        number=earlier.count() + 1,
+        previous=earlier.order_by("-created_at", "-id").only("pk").first(),
+        next=later.order_by("created_at", "id").only("pk").first(),
+    )
+
+
+DIFF_MAX_LINES = 2000
+"""Lines of each Dockerfile compared (the upload cap allows about that many short lines)."""
+DIFF_MAX_ROWS = 600
+DIFF_CONTEXT = 3
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One line of a unified diff: `kind` is "same", "removed", "added" or "gap" (unchanged
+    lines left out); `old`/`new` are line numbers in each Dockerfile."""
+
+    kind: str
+    old: int | None
+    new: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    criterion: str
+    title: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    before: Attempt
+    after: Attempt
+    rows: list[DiffRow]
+    truncated: bool
+    changes: list[VerdictChange]
+
+    @property
+    def identical(self) -> bool:
+        return all(r.kind == "same" for r in self.rows)
+
+
+def dockerfile_diff(before: str, after: str) -> tuple[list[DiffRow], bool]:
+    """A unified diff of two Dockerfiles, three lines of context, bounded in lines read and
+    rows returned; True when a bound left something out."""
+    old, new = before.removesuffix("\n").split("\n"), after.removesuffix("\n").split("\n")
+    truncated = len(old) > DIFF_MAX_LINES or len(new) > DIFF_MAX_LINES
+    old, new = old[:DIFF_MAX_LINES], new[:DIFF_MAX_LINES]
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    rows: list[DiffRow] = []
+    groups = list(matcher.get_grouped_opcodes(DIFF_CONTEXT))
+    for g, group in enumerate(groups):
+        if g or group[0][1] > 0:
+            rows.append(DiffRow("gap", None, None, ""))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                rows += [DiffRow("same", i + 1, j1 + (i - i1) + 1, old[i]) for i in range(i1, i2)]
+                continue
+            rows += [DiffRow("removed", i + 1, None, old[i]) for i in range(i1, i2)]
+            rows += [DiffRow("added", None, j + 1, new[j]) for j in range(j1, j2)]
+    if groups and groups[-1][-1][2] < len(old):
+        rows.append(DiffRow("gap", None, None, ""))
+    if not groups:
+        rows = [DiffRow("same", i + 1, i + 1, line) for i, line in enumerate(old)]
+    if len(rows) > DIFF_MAX_ROWS:
+        rows, truncated = rows[:DIFF_MAX_ROWS], True
+    return rows, truncated
+
+
+def verdict_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[VerdictChange]:
+    """The criteria whose verdict differs between two stored results (one side None where the
+    criterion was not judged), in catalogue order."""
+    was = {str(r.get("criterion")): r.get("verdict") for r in before or []}
+    now = {str(r.get("criterion")): r.get("verdict") for r in after or []}
+    registry = all_criteria()
+    english = (translation.get_language() or "").startswith("en")
+    out = []
+    known = [c for c in registry if c in was or c in now]
+    retired = sorted(c for c in {*was, *now} if c not in registry)  # criteria since removed
+    for cid in known + retired:
+        if was.get(cid) != now.get(cid):
+            title = registry[cid].criterion.title if cid in registry else None
+            name = cid if title is None else title.en if english else title.ko
+            out.append(VerdictChange(cid, name, was.get(cid), now.get(cid)))
+    return out
+
+
+def attempts_compare(*, attempts: list[Attempt], before_id: int, after_id: int) -> Comparison:
+    """Two of the student's attempts side by side: the Dockerfile's diff and the verdicts that
+    changed. 404 for an id not among `attempts` (the page's own, access already decided)."""
+    by_id = {a.submission.pk: a for a in attempts}
+    if before_id not in by_id or after_id not in by_id:
+        raise Http404
+    before, after = by_id[before_id], by_id[after_id]
+    rows, truncated = dockerfile_diff(before.submission.dockerfile, after.submission.dockerfile)
+    return Comparison(
+        before=before,
+        after=after,
+        rows=rows,
+        truncated=truncated,
+        changes=verdict_changes(before.submission.results, after.submission.results),
+    )

@@ -68,10 +68,14 @@ def submission_create(
     dockerfile: str,
     dockerignore: str = "",
     assignment: Assignment | None = None,
+    trial: str = Submission.Trial.NONE,
 ) -> Submission:
     """Queues a submission for grading, or refuses it (ValidationError, with the rule's code)
     before anything is written. An assignment's rules are checked under a lock on the
-    student's membership row, so two requests for the last attempt cannot both pass."""
+    student's membership row, so two requests for the last attempt cannot both pass. A staff
+    `trial` is never made for an assignment: it counts nowhere."""
+    if trial and assignment is not None:
+        raise ValueError("a trial submission is never made for an assignment")
     text = dockerfile.replace("\r\n", "\n")
     ignore = dockerignore.replace("\r\n", "\n")
     if len(ignore.encode("utf-8")) > 16 * 1024:
@@ -91,6 +95,7 @@ def submission_create(
             owner=owner,
             exercise=exercise,
             assignment=assignment,
+            trial=trial,
             dockerfile=text,
             dockerignore=ignore,
             enqueued_at=timezone.now(),
@@ -482,6 +487,7 @@ def _run_pipeline(submission: Submission, *, scope_name: str, sink: pipeline.Sin
             labels=scope.labels,
             sink=sink,
             cache_namespace=cache_namespace_for(f"user:{submission.owner_id}"),
+            as_reference=submission.trial == Submission.Trial.SOLUTION,
         )
 
 
@@ -511,7 +517,13 @@ def _grade(submission: Submission) -> None:
     submission.image_size = facts.size
     submission.layer_count = facts.layer_count
     submission.score = outcome.score.total
-    submission.save(update_fields=["image_id", "image_size", "layer_count", "score"])
+    # Kept before the final status is sent: the page fetches the layers when it sees it.
+    submission.layers = outcome.layers or {}
+    submission.save(update_fields=["image_id", "image_size", "layer_count", "score", "layers"])
+    if submission.trial == Submission.Trial.SOLUTION:  # as check_course records it
+        Exercise.objects.filter(pk=submission.exercise_id, solution_dockerfile=submission.dockerfile).update(
+            reference_image_size=facts.size
+        )
     _set_status(
         submission,
         Status.DONE,

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core from the locked npm build (`cd frontend && npm ci`), injected into the page under test."""
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -39,3 +44,38 @@ def login(page: Page, base_url: str, username: str) -> None:
     page.fill("#id_password", "pw-for-tests")
     page.click("button[type=submit]")
     expect(page).not_to_have_url(re.compile(r"/login/"))
+
+
+_AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => ({
+      target: n.target.map(String).join(" "),
+      summary: (n.failureSummary || "").replace(/\\s+/g, " ").slice(0, 300),
+      html: n.html.slice(0, 160),
+    })),
+  }));
+}"""
+
+
+def axe_violations(page: Page, impact: tuple[str, ...] = ("critical", "serious")) -> list[dict[str, Any]]:
+    """What axe-core finds wrong on the page as it is now, limited to the given impacts: each
+    violation's rule id, impact, help text and the offending nodes (selector, why, markup)."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `cd frontend && npm ci` first")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    return [v for v in page.evaluate(_AXE_RUN) if v["impact"] in impact]
+
+
+def axe_report(violations: list[dict[str, Any]], where: str = "") -> str:
+    """The violations as lines a failing assertion prints: what to fix, and where."""
+    lines = []
+    for v in violations:
+        for node in v["nodes"]:
+            head = f"{where}[{v['impact']}] {v['id']} ({v['help']}): {node['target']}"
+            lines.append(f"{head}\n    {node['summary']}\n    {node['html']}")
+    return "\n".join(lines)

@@ -1,7 +1,6 @@
 // The lesson page: Mermaid draws each <pre class="mermaid"> (vendored, nothing fetched at run
-// time), the table of contents starts open on a wide screen, folded on a phone, and a code block,
-// table or diagram wider than the column joins the tab order while it scrolls, so it can be
-// scrolled by keyboard (it leaves the tab order again when a wider screen fits it).
+// time), and the table of contents starts open on a wide screen, folded on a phone. (A wide code
+// block or table joins the tab order while it scrolls: static/layerlab.js, on every page.)
 (function () {
   "use strict";
   if (window.mermaid) {
@@ -27,22 +26,5 @@
   var toc = document.getElementById("lesson-toc");
   if (toc && window.matchMedia("(min-width: 861px)").matches) {
     toc.open = true;
-  }
-  var scrollers = document.querySelectorAll(".lesson pre, .lesson table");
-  function reachable(el) {
-    var scrolls = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
-    if (scrolls && !el.hasAttribute("tabindex")) {
-      el.setAttribute("tabindex", "0");
-    } else if (!scrolls && el.getAttribute("tabindex") === "0") {
-      el.removeAttribute("tabindex");
-    }
-  }
-  if (window.ResizeObserver) {
-    var observer = new ResizeObserver(function (entries) {
-      entries.forEach(function (entry) { reachable(entry.target); });
-    });
-    scrollers.forEach(function (el) { observer.observe(el); });
-  } else {
-    scrollers.forEach(reachable);
   }
 })();

@@ -288,7 +288,7 @@ def test_the_standing_line_speaks_the_browsers_language(setup) -> None:
     )
 
 
-def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submission(setup) -> None:
+def test_a_refused_form_says_why_once_and_shows_no_earlier_result_only_a_link_to_it(setup) -> None:
     assignment, first, _, student = setup
     for score in (30.0, 40.0):
         last = SubmissionFactory(
@@ -309,7 +309,9 @@ def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submi
     assert response.status_code == 200
     assert texts(html, attr="class", value="msg-error") == [refusal]
     assert html.count(refusal) == 1
-    assert text(html, "live-title") == f"Previous submission #{last.pk}"
+    assert texts(html, "live-title") == []  # no panel: the earlier result is not beside the new text
+    assert text(html, "previous-link") == f"Your previous submission, #{last.pk}"
+    assert f'href="/labs/submissions/{last.pk}/" data-role="previous-link"' in html
     assert Submission.objects.filter(owner=student).count() == 2
     korean = client.post(
         f"{first.get_absolute_url()}?assignment={assignment.pk}",
@@ -319,7 +321,8 @@ def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submi
     assert texts(korean, attr="class", value="msg-error") == [
         "이 과제에서 이 실습의 시도 2회를 모두 썼습니다. 더 이상 제출할 수 없습니다."
     ]
-    assert text(korean, "live-title") == f"이전 제출 #{last.pk}"
+    assert texts(korean, "live-title") == []
+    assert text(korean, "previous-link") == f"이전 제출 #{last.pk}"
 
 
 def test_a_practice_attempt_says_where_it_would_count(setup) -> None:
