@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseRun, Membership, Session
+from courses.templatetags.layerlab import format_when
 from labs import rules
 from labs.charts import megabytes
 from labs.grading.registry import all_criteria
@@ -171,7 +171,7 @@ def _standing(
 
 
 def local_time(when: datetime, zone: str) -> str:
-    return timezone.localtime(when, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    return format_when(when, zone)
 
 
 def _span(delta: timedelta) -> str:

@@ -29,6 +29,7 @@ from labs.selectors import (
     submission_list_for_user,
     submission_neighbours,
 )
+from labs.selectors_context import context_tree
 from labs.services import submission_create
 from sandbox import policy
 from sandbox.limits import BuildLimits
@@ -91,7 +92,7 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "instructions_html": render_markdown(localized(exercise, "instructions_md", "instructions_en")),
             "dockerfile": dockerfile,
             "dockerignore": dockerignore,
-            "context_listing": _context_listing(exercise),
+            "context": context_tree(exercise),
             "build_minutes": max(1, round(exercise.build_timeout_seconds / 60)),
             "submissions": submissions,
             "current": current,
@@ -194,16 +195,6 @@ def dockerfile_rows(text: str) -> list[list[dict[str, str]]]:
     if len(rows) > 1 and not rows[-1]:
         rows.pop()  # the newline that ends the last line
     return rows
-
-
-def _context_listing(exercise: Exercise) -> list[dict[str, object]]:
-    """What the student's build context holds: the app's files to read, and the large provided ones."""
-    files: list[dict[str, object]] = [
-        {"path": path, "size": len(text.encode("utf-8")), "text": text}
-        for path, text in sorted(exercise.context_files.items())
-    ]
-    files += [{"path": a["path"], "size": a["size"], "text": None} for a in exercise.assets or []]
-    return files
 
 
 def exercise_url(exercise: Exercise) -> str:
