@@ -134,7 +134,8 @@ def demo_load() -> dict[str, str]:
         defaults={
             "title": "Layerlab 데모",
             "title_en": "Layerlab demo",
-            "description": "Dockerfile을 써 보고 빌드를 지켜보세요. Write a Dockerfile and watch it build.",
+            "description": "Dockerfile을 써 보고 빌드를 지켜보세요.",
+            "description_en": "Write a Dockerfile and watch it build.",
         },
     )
     for staffed in Course.objects.all():  # the demo instructor teaches every course here

@@ -73,6 +73,7 @@ class CourseData:
     title: str
     title_en: str = ""
     description: str = ""
+    description_en: str = ""
     sessions: list[SessionData] = field(default_factory=list)
     exercises: dict[str, ExerciseData] = field(default_factory=dict)
 
@@ -316,11 +317,15 @@ def course_read(directory: str | Path) -> CourseData:
     check = _Checker("course.yaml", lines)
     data = check.mapping(data, (), {"slug", "title", "description", "sessions"}, {"slug", "title"})
     title, title_en = check.titles(data["title"], ("title",))
+    description, description_en = (
+        check.titles(data["description"], ("description",)) if data.get("description") else ("", "")
+    )
     course = CourseData(
         slug=check.str_(data["slug"], ("slug",)),
         title=title,
         title_en=title_en,
-        description=check.str_(data.get("description"), ("description",)),
+        description=description,
+        description_en=description_en,
     )
     entries = data.get("sessions") or []
     if not isinstance(entries, list):
@@ -378,7 +383,12 @@ def course_import(data: CourseData) -> list[str]:
     """Creates or updates the course in place, matched by slugs. Nothing is deleted."""
     out: list[str] = []
     course = Course.objects.filter(slug=data.slug).first() or Course(slug=data.slug)
-    values = {"title": data.title, "title_en": data.title_en, "description": data.description}
+    values = {
+        "title": data.title,
+        "title_en": data.title_en,
+        "description": data.description,
+        "description_en": data.description_en,
+    }
     _save(course, "course", data.slug, values, out)
     listed = set()
     for position, s in enumerate(data.sessions):
@@ -490,7 +500,13 @@ def course_export(course: Course, directory: str | Path) -> None:
             {
                 "slug": course.slug,
                 "title": {"ko": course.title, "en": course.title_en},
-                **({"description": course.description} if course.description else {}),
+                **(
+                    {"description": {"ko": course.description, "en": course.description_en}}
+                    if course.description_en
+                    else {"description": course.description}
+                    if course.description
+                    else {}
+                ),
                 "sessions": [
                     {"slug": s.slug, "week": s.week, "day": s.day, "session": s.number} for s in sessions
                 ],

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from courses.forms import AccountPasswordResetForm
+from courses.views import language_set
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,7 +21,7 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_set, name="set_language"),
     path("labs/", include("labs.urls")),
     path("authoring/", include("authoring.urls")),
     path("runs/<slug:run_slug>/", include("labs.urls_staff")),

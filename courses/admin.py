@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from courses.models import Course, CourseRun, Membership, Session
+from courses.models import Course, CourseRun, Membership, Profile, Session
 
 
 def staffed_run_ids(user: Any, roles: tuple[str, ...] = tuple(Membership.STAFF)) -> QuerySet[Membership]:
@@ -49,6 +49,13 @@ class CourseAdmin(admin.ModelAdmin):
     list_display = ("slug", "title")
     search_fields = ("slug", "title", "title_en")
     filter_horizontal = ("staff",)
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "language")
+    list_filter = ("language",)
+    search_fields = ("user__username",)
 
 
 @admin.register(Session)

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import markdown as md
 import nh3
 from django.core.cache import cache
+from django.utils.translation import gettext as _
+from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_for_filename
+from pygments.lexers.special import TextLexer
+from pygments.util import ClassNotFound
 from pymdownx.slugs import slugify
 
 # Bump whenever the extensions, their options or the sanitiser's allow-lists change: cached HTML
@@ -160,13 +167,33 @@ def render(text: str) -> Rendered:
         cached = _render_uncached(text)
         cache.set(key, cached, CACHE_SECONDS)
     body, toc = cached
-    return Rendered(body, toc)
+    return Rendered(_scroll_boxes(body), toc)
+
+
+_TABLE_OPEN = re.compile(r"<table\b")
+_CODE_OPEN = re.compile(r'<pre(?! class="mermaid")(?=[ >])')
+
+
+def _scroll_boxes(body: str) -> str:
+    """Wide tables, diagrams and code scroll sideways in their own box (on a phone too) rather
+    than shrink or break words; a box that scrolls is reachable by keyboard (tabindex) and named
+    for a screen reader. Done on the sanitised HTML, where a `<` is always a tag, and after the
+    cache, so the names follow the page's language."""
+
+    def box(label: str) -> str:
+        return f'tabindex="0" role="region" aria-label="{html.escape(label)}"'
+
+    body = _TABLE_OPEN.sub(f'<div class="scroll-box" {box(_("Table"))}><table', body)
+    body = body.replace("</table>", "</table></div>")
+    body = body.replace('<pre class="mermaid">', f'<pre class="mermaid" {box(_("Diagram"))}>')
+    return _CODE_OPEN.sub(f"<pre {box(_('Code block'))}", body)
 
 
 def render_preview(text: str) -> Rendered:
     """The same rendering, not cached: an author's preview changes with every keystroke, and
     caching each draft would only push the lessons' own entries out of the cache."""
-    return Rendered(*_render_uncached(text))
+    body, toc = _render_uncached(text)
+    return Rendered(_scroll_boxes(body), toc)
 
 
 def pygments_css() -> str:
@@ -180,3 +207,34 @@ def pygments_css() -> str:
     # Only rules under .highlight: the line-number rules Pygments adds are global and unused here.
     rules = formatter.get_background_style_defs(selector) + formatter.get_token_style_defs(selector)
     return header + "\n".join(rules) + "\n"
+
+
+HIGHLIGHT_MAX_BYTES = 64 * 1024
+# Names whose extension misleads Pygments (go.mod is not Modula-2).
+_PLAIN_NAMES = {"go.mod", "go.sum", ".dockerignore", ".gitignore"}
+
+
+@dataclass(frozen=True)
+class Highlighted:
+    html: str
+    """Safe HTML: the file's text, escaped, in Pygments' spans when highlighted."""
+    language: str
+    """What the file was highlighted as ("" when it was not)."""
+
+
+def highlight_file(path: str, text: str) -> Highlighted:
+    """A file shown as the lesson shows code: Pygments on the server, the same style sheet
+    (static/courses/pygments.css). Highlighting is bounded: a file over HIGHLIGHT_MAX_BYTES is
+    shown as plain escaped text, and so is a name Pygments does not know."""
+    name = path.rsplit("/", 1)[-1]
+    plain = Highlighted(f'<pre class="plain"><code>{html.escape(text)}</code></pre>', "")
+    if len(text.encode("utf-8")) > HIGHLIGHT_MAX_BYTES or name in _PLAIN_NAMES:
+        return plain
+    try:
+        lexer = get_lexer_for_filename(name, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return plain
+    if isinstance(lexer, TextLexer):
+        return plain
+    formatter = HtmlFormatter(style=PYGMENTS_STYLE, cssclass=PYGMENTS_CSS_CLASS, wrapcode=True)
+    return Highlighted(pygments_highlight(text, lexer, formatter), lexer.name)

@@ -12,6 +12,7 @@ class Course(models.Model):
     title = models.CharField(max_length=200)
     title_en = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="staffed_courses")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -109,3 +110,14 @@ class Membership(models.Model):
     @property
     def is_staff_role(self) -> bool:
         return self.role in self.STAFF
+
+
+class Profile(models.Model):
+    """What a person chose for themselves, kept with their account so it follows them to every
+    browser and device (a cookie stays behind in the one it was set in)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'})"

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.http import Http404
 
-from courses.models import Course, CourseRun, Membership
+from courses.models import Course, CourseRun, Membership, Profile
 
 
 def run_role(user: Any, run: CourseRun) -> str | None:
@@ -79,6 +79,11 @@ def membership_get_in_run(run: CourseRun, membership_id: int) -> Membership:
     if membership is None:
         raise Http404("no such member")
     return membership
+
+
+def profile_language_for(user_id: int) -> str:
+    """The interface language a signed-in person chose ("" if they never chose one)."""
+    return Profile.objects.filter(user_id=user_id).values_list("language", flat=True).first() or ""
 
 
 def course_can_author(user: Any, course: Course) -> bool:

@@ -32,7 +32,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from courses.models import CourseRun, Membership, new_invitation_code
+from courses.models import CourseRun, Membership, Profile, new_invitation_code
 from courses.selectors import run_can_manage
 
 logger = logging.getLogger(__name__)
@@ -612,3 +612,10 @@ def _apply(run: CourseRun, plan: RosterPlan, link_base: str, language: str) -> N
             Membership.objects.create(run=run, user=user, role=Role.STUDENT)
             messages.append(_password_link_message(user, run, link_base, language))
     _send_after_commit(messages)
+
+
+def profile_language_set(*, user: AbstractBaseUser, language: str) -> None:
+    """Keeps the interface language a person chose on their account."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("“%(language)s” is not a language of this site.") % {"language": language})
+    Profile.objects.update_or_create(user_id=user.pk, defaults={"language": language})

@@ -1,10 +1,15 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from courses.markdown import render as render_markdown
+from courses.middleware import session_language_set
 from courses.models import Course, Session
 from courses.selectors import course_can_author
+from courses.services import profile_language_set
 from courses.templatetags.layerlab import localized
 
 
@@ -30,3 +35,15 @@ def session_detail(request: HttpRequest, course_slug: str, session_slug: str) ->
             "can_author": course_can_author(request.user, session.course),
         },
     )
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's `set_language` (the cookie, the redirect back), and for a signed-in person the
+    choice kept on their account as well."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        profile_language_set(user=request.user, language=language)
+        session_language_set(request, language)
+    return response

@@ -157,6 +157,11 @@ class Submission(models.Model):
     results = models.JSONField(
         default=list, blank=True, help_text="Per-criterion results of the last grading."
     )
+    layers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The image's layers as the student browses them (labs.pipeline.layer_view), bounded.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

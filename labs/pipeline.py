@@ -23,6 +23,7 @@ from sandbox.build import BuildRequest, BuildResult, build_image, step_sources
 from sandbox.dockerfile import DockerfileSyntaxError, ParsedDockerfile, parse
 from sandbox.image import ImageFacts, image_facts
 from sandbox.layers.analyse import analyse_image
+from sandbox.layers.browse import KEEP_FILES, image_listings
 from sandbox.limits import BuildLimits
 from sandbox.network import BuildNetwork
 from sandbox.rewrite import RewriteError, rewrite_for_engine
@@ -95,6 +96,8 @@ class Outcome:
     results: list[CheckResult] = field(default_factory=list)
     score: Score | None = None
     build_seconds: float = 0.0
+    layers: dict[str, Any] | None = None
+    """The image's layers as a person browses them (`layer_view`); None when not built."""
 
     @property
     def ok(self) -> bool:
@@ -311,8 +314,18 @@ def grade(
     if as_reference:
         spec = replace(spec, reference_size=outcome.facts.size)
     image_ids = [i for i in wanted if registry[i].criterion.source != "dockerfile"]
-    for r in _image_results(spec, rubric, image_ids, parsed, built, files, tag, labels, outcome.facts, sink):
+    evidence: dict[str, Any] = {}
+    for r in _image_results(
+        spec, rubric, image_ids, parsed, built, files, tag, labels, outcome.facts, sink, kept=evidence
+    ):
         outcome.results.append(r)
+    outcome.layers = layer_view(
+        report=evidence.get("report"),
+        facts=outcome.facts,
+        parsed=parsed,
+        base=_final_base(parsed),
+        base_layer_count=int(evidence.get("base_layer_count") or 0),
+    )
     outcome.score = score(rubric, outcome.results)
     sink.score(score_payload(outcome.score))
     return outcome
@@ -455,8 +468,12 @@ def _image_results(
     labels: Mapping[str, str],
     facts: ImageFacts,
     sink: Sink,
+    *,
+    kept: dict[str, Any] | None = None,
 ) -> list[CheckResult]:
-    """Gathers evidence in parallel and judges each criterion as soon as what it needs is in."""
+    """Gathers evidence in parallel and judges each criterion as soon as what it needs is in.
+    The layer analysis and the base's facts are always gathered (the layer view shows them);
+    `kept` receives the evidence."""
     registry = all_criteria()
     lines = _final_stage_lines(parsed)
     evidence: dict[str, Any] = {
@@ -519,7 +536,7 @@ def _image_results(
         "rebuild": rebuild,
     }
     # Timing runs alone, after everything else, so the other evidence does not skew it.
-    wanted_jobs = {need for i in pending for need in needs[i]} - {"speed"}
+    wanted_jobs = ({need for i in pending for need in needs[i]} - {"speed"}) | {"layers", "base"}
     done: set[str] = set()
     results: list[CheckResult] = []
 
@@ -548,7 +565,110 @@ def _image_results(
         evidence.update(_speed(spec, tag, labels, sink))
         done.add("speed")
         judge_ready()
+    if kept is not None:
+        kept.update(evidence)
     return results
+
+
+LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")
+"""The instructions that can make a layer (BuildKit's WORKDIR does when it creates the directory)."""
+INSTRUCTION_CHARS = 200
+KEEP_FILES_TOTAL = 2000
+"""Files kept across all of a submission's layers (each keeps at most `KEEP_FILES`)."""
+
+
+def _instruction(created_by: str) -> str:
+    """A history entry as the Dockerfile wrote it: BuildKit's "RUN /bin/sh -c … # buildkit"
+    becomes "RUN …"; bounded (it is the student's text)."""
+    text = created_by.strip().removesuffix("# buildkit").strip()
+    text = re.sub(r"^RUN\s+/bin/sh\s+-c\s+", "RUN ", text)
+    text = re.sub(r"^/bin/sh\s+-c\s+#\(nop\)\s*", "", text)
+    return text if len(text) <= INSTRUCTION_CHARS else text[: INSTRUCTION_CHARS - 1] + "…"
+
+
+def _keyword(created_by: str) -> str:
+    text = _instruction(created_by)
+    return text.split(" ", 1)[0].upper() if text else ""
+
+
+def _student_history(
+    facts: ImageFacts, base: str, count: int, parsed: ParsedDockerfile
+) -> list[tuple[str, int | None]]:
+    """(instruction, Dockerfile line) of each of the student's `count` layers, bottom up, where
+    the image's history tells them apart: the entries after the base's that can make a layer,
+    matched in order with the final stage's instructions that can. ("", None) where it cannot."""
+    try:
+        skip = 0 if base == "scratch" else len(engine.image_history(base))
+    except engine.EngineError:
+        return [("", None)] * count
+    entries = [h for h in facts.history[skip:] if _keyword(h.created_by) in LAYER_KEYWORDS]
+    final = parsed.stages[-1].index
+    lines = [i.start_line for i in parsed.instructions if i.stage == final and i.keyword in LAYER_KEYWORDS]
+    paired: list[tuple[str, int | None]] = [
+        (_instruction(h.created_by), lines[n] if len(lines) == len(entries) else None)
+        for n, h in enumerate(entries)
+    ]
+    # An instruction whose layer BuildKit left out (nothing changed) has none: the empty
+    # WORKDIRs go first, then the empty RUNs.
+    for keyword in ("WORKDIR", "RUN"):
+        for n in range(len(paired) - 1, -1, -1):
+            if len(paired) <= count:
+                break
+            if entries[n].size == 0 and _keyword(entries[n].created_by) == keyword:
+                del paired[n], entries[n]
+    if len(paired) != count:
+        return [("", None)] * count
+    return paired
+
+
+def layer_view(
+    *,
+    report: Any,
+    facts: ImageFacts,
+    parsed: ParsedDockerfile,
+    base: str,
+    base_layer_count: int,
+    keep: int = KEEP_FILES,
+) -> dict[str, Any] | None:
+    """What the submission keeps of its image's layers, bounded: a bar per layer (its
+    instruction and Dockerfile line where the history tells, bytes, dive's wasted bytes in it),
+    the base's layers apart and without trees, and each of the student's layers' files
+    (`sandbox.layers.browse`: the largest `keep`, with directory totals)."""
+    if report is None or not report.layers:
+        return None
+    diff_ids = [layer.diff_id for layer in report.layers]
+    first = min(max(base_layer_count, 0), len(diff_ids))
+    # An image of many layers keeps fewer files of each: the whole view stays bounded.
+    keep = max(10, min(keep, KEEP_FILES_TOTAL // max(1, len(diff_ids) - first)))
+    listings = image_listings(diff_ids, first=first, keep=keep)
+    if listings is None:
+        return None
+    history = _student_history(facts, base, len(diff_ids) - first, parsed)
+    base_layers = [
+        {"index": info.index, "size": info.size_bytes, "wasted": info.wasted_bytes}
+        for info in report.layers[:first]
+    ]
+    student = []
+    for info, listing, (instruction, line) in zip(report.layers[first:], listings, history, strict=True):
+        listed = listing.as_dict()
+        student.append(
+            {
+                "index": info.index,
+                "size": info.size_bytes,
+                "wasted": info.wasted_bytes,
+                "instruction": instruction,
+                "line": line,
+                **{k: v for k, v in listed.items() if k not in ("index", "size", "diff_id")},
+            }
+        )
+    return {
+        "format": 1,
+        "keep": keep,
+        "size": report.size_bytes,
+        "wasted": report.wasted_bytes,
+        "base": {"ref": base, "size": sum(b["size"] for b in base_layers), "layers": base_layers},
+        "layers": student,
+    }
 
 
 BASELINE_LABEL = "org.layerlab.baseline"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import zoneinfo
+import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseRun, Membership, Session
+from courses.templatetags.layerlab import format_when
 from labs import pipeline, rules
+from labs.charts import megabytes
 from labs.grading.catalogue import Text
 from labs.grading.registry import all_criteria
 from labs.grading.rubric import rubric_from_data
@@ -76,7 +78,7 @@ def submission_list_for_user(
     found = Submission.objects.filter(owner=user, exercise=exercise, trial=Submission.Trial.NONE)
     if assignment is not None:
         found = found.filter(assignment=assignment)
-    return found.select_related("assignment").order_by("-created_at")
+    return found.select_related("assignment").order_by("-created_at").defer("layers")
 
 
 def assignment_for_exercise_page(
@@ -174,7 +176,7 @@ def _standing(
 
 
 def local_time(when: datetime, zone: str) -> str:
-    return timezone.localtime(when, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    return format_when(when, zone)
 
 
 def _span(delta: timedelta) -> str:
@@ -728,3 +730,193 @@ def exercise_expects_dockerignore(*, exercise: Exercise) -> DockerignoreExpected
     if exercise.solution_dockerignore.strip():
         return DockerignoreExpected(None, 0.0)
     return None
+
+
+SUMMARY_KEYS = ("index", "size", "wasted", "instruction", "line", "files_total", "trimmed", "changes")
+
+
+def submission_layers(*, user: AbstractBaseUser | AnonymousUser, submission_id: int) -> dict[str, Any]:
+    """The bars of the submission's image: every layer's instruction, line, bytes and wasted
+    bytes, the base's apart; the files of a layer come one layer at a time
+    (`submission_layer_files`). Empty lists when the image was never built."""
+    submission = submission_get_for_user(user, submission_id)
+    kept: dict[str, Any] = submission.layers or {}
+    return {
+        "submission": submission.pk,
+        "status": submission.status,
+        "size": kept.get("size"),
+        "wasted": kept.get("wasted"),
+        "keep": kept.get("keep"),
+        "base": kept.get("base") or {"ref": "", "size": 0, "layers": []},
+        "layers": [{k: layer.get(k) for k in SUMMARY_KEYS} for layer in kept.get("layers") or []],
+    }
+
+
+def submission_layer_files(
+    *, user: AbstractBaseUser | AnonymousUser, submission_id: int, index: int
+) -> dict[str, Any]:
+    """One of the student's layers with its kept files and directory totals; 404 for a layer
+    the submission does not keep (a base layer, or no such layer)."""
+    submission = submission_get_for_user(user, submission_id)
+    kept: dict[str, Any] = submission.layers or {}
+    for layer in kept.get("layers") or []:
+        if layer.get("index") == index:
+            return {**{k: layer.get(k) for k in SUMMARY_KEYS}, "files": layer["files"], "dirs": layer["dirs"]}
+    raise Http404
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at an exercise as the history lists it; `number` counts from 1 in the order
+    the student made them."""
+
+    submission: Submission
+    number: int
+
+    @property
+    def score(self) -> float | None:
+        return graded_score(self.submission.status, self.submission.score)
+
+    @property
+    def size_text(self) -> str:
+        """As the chart and the live update (history.js) write it."""
+        size = self.submission.image_size
+        return megabytes(size) if size else ""
+
+
+def exercise_attempts(*, user: AbstractBaseUser, exercise: Exercise) -> list[Attempt]:
+    """Every attempt the student made at the exercise, oldest first, with the assignment it
+    counted for (none for practice)."""
+    found = (
+        Submission.objects.filter(owner=user, exercise=exercise, trial=Submission.Trial.NONE)
+        .select_related("assignment", "exercise__session__course")
+        .order_by("created_at", "id")
+        .defer("layers")
+    )
+    return [Attempt(submission=s, number=n) for n, s in enumerate(found, start=1)]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    number: int
+    previous: Submission | None
+    next: Submission | None
+
+
+def submission_neighbours(*, submission: Submission) -> Neighbours:
+    """Where the submission stands among its owner's attempts at the exercise: its number and
+    the attempts just before and after it."""
+    mine = Submission.objects.filter(
+        owner_id=submission.owner_id, exercise_id=submission.exercise_id, trial=submission.trial
+    )
+    earlier = mine.filter(
+        Q(created_at__lt=submission.created_at) | Q(created_at=submission.created_at, id__lt=submission.pk)
+    )
+    later = mine.filter(
+        Q(created_at__gt=submission.created_at) | Q(created_at=submission.created_at, id__gt=submission.pk)
+    )
+    return Neighbours(
+        number=earlier.count() + 1,
+        previous=earlier.order_by("-created_at", "-id").only("pk").first(),
+        next=later.order_by("created_at", "id").only("pk").first(),
+    )
+
+
+DIFF_MAX_LINES = 2000
+"""Lines of each Dockerfile compared (the upload cap allows about that many short lines)."""
+DIFF_MAX_ROWS = 600
+DIFF_CONTEXT = 3
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One line of a unified diff: `kind` is "same", "removed", "added" or "gap" (unchanged
+    lines left out); `old`/`new` are line numbers in each Dockerfile."""
+
+    kind: str
+    old: int | None
+    new: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    criterion: str
+    title: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    before: Attempt
+    after: Attempt
+    rows: list[DiffRow]
+    truncated: bool
+    changes: list[VerdictChange]
+
+    @property
+    def identical(self) -> bool:
+        return all(r.kind == "same" for r in self.rows)
+
+
+def dockerfile_diff(before: str, after: str) -> tuple[list[DiffRow], bool]:
+    """A unified diff of two Dockerfiles, three lines of context, bounded in lines read and
+    rows returned; True when a bound left something out."""
+    old, new = before.removesuffix("\n").split("\n"), after.removesuffix("\n").split("\n")
+    truncated = len(old) > DIFF_MAX_LINES or len(new) > DIFF_MAX_LINES
+    old, new = old[:DIFF_MAX_LINES], new[:DIFF_MAX_LINES]
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    rows: list[DiffRow] = []
+    groups = list(matcher.get_grouped_opcodes(DIFF_CONTEXT))
+    for g, group in enumerate(groups):
+        if g or group[0][1] > 0:
+            rows.append(DiffRow("gap", None, None, ""))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                rows += [DiffRow("same", i + 1, j1 + (i - i1) + 1, old[i]) for i in range(i1, i2)]
+                continue
+            rows += [DiffRow("removed", i + 1, None, old[i]) for i in range(i1, i2)]
+            rows += [DiffRow("added", None, j + 1, new[j]) for j in range(j1, j2)]
+    if groups and groups[-1][-1][2] < len(old):
+        rows.append(DiffRow("gap", None, None, ""))
+    if not groups:
+        rows = [DiffRow("same", i + 1, i + 1, line) for i, line in enumerate(old)]
+    if len(rows) > DIFF_MAX_ROWS:
+        rows, truncated = rows[:DIFF_MAX_ROWS], True
+    return rows, truncated
+
+
+def verdict_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[VerdictChange]:
+    """The criteria whose verdict differs between two stored results (one side None where the
+    criterion was not judged), in catalogue order."""
+    was = {str(r.get("criterion")): r.get("verdict") for r in before or []}
+    now = {str(r.get("criterion")): r.get("verdict") for r in after or []}
+    registry = all_criteria()
+    english = (translation.get_language() or "").startswith("en")
+    out = []
+    known = [c for c in registry if c in was or c in now]
+    retired = sorted(c for c in {*was, *now} if c not in registry)  # criteria since removed
+    for cid in known + retired:
+        if was.get(cid) != now.get(cid):
+            title = registry[cid].criterion.title if cid in registry else None
+            name = cid if title is None else title.en if english else title.ko
+            out.append(VerdictChange(cid, name, was.get(cid), now.get(cid)))
+    return out
+
+
+def attempts_compare(*, attempts: list[Attempt], before_id: int, after_id: int) -> Comparison:
+    """Two of the student's attempts side by side: the Dockerfile's diff and the verdicts that
+    changed. 404 for an id not among `attempts` (the page's own, access already decided)."""
+    by_id = {a.submission.pk: a for a in attempts}
+    if before_id not in by_id or after_id not in by_id:
+        raise Http404
+    before, after = by_id[before_id], by_id[after_id]
+    rows, truncated = dockerfile_diff(before.submission.dockerfile, after.submission.dockerfile)
+    return Comparison(
+        before=before,
+        after=after,
+        rows=rows,
+        truncated=truncated,
+        changes=verdict_changes(before.submission.results, after.submission.results),
+    )

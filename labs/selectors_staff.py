@@ -148,9 +148,15 @@ def run_submissions(run: CourseRun) -> QuerySet[Submission]:
         user_id=OuterRef("owner_id"),
         created_at__lte=OuterRef("created_at"),
     )
-    return Submission.objects.filter(
-        Q(assignment__run=run) | Q(Exists(joined), assignment__isnull=True, exercise__course_id=run.course_id)
-    ).filter(trial=Submission.Trial.NONE)
+    # Lists never show the layer view: it is the largest field.
+    return (
+        Submission.objects.filter(
+            Q(assignment__run=run)
+            | Q(Exists(joined), assignment__isnull=True, exercise__course_id=run.course_id)
+        )
+        .filter(trial=Submission.Trial.NONE)
+        .defer("layers")
+    )
 
 
 def _with_late_and_score(found: QuerySet[Submission]) -> QuerySet[Submission]:
@@ -324,8 +330,10 @@ def gradebook_student(assignment: Assignment, membership: Membership) -> Student
     row = book.rows[0]
     extension = Extension.objects.filter(assignment=assignment, user_id=membership.user_id).first()
     terms = rules.terms_for(assignment, extension)
-    submissions = Submission.objects.filter(assignment=assignment, owner_id=membership.user_id).order_by(
-        "created_at", "id"
+    submissions = (
+        Submission.objects.filter(assignment=assignment, owner_id=membership.user_id)
+        .order_by("created_at", "id")
+        .defer("layers")
     )
     by_exercise: dict[int, list[Submission]] = {}
     for s in submissions:

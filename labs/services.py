@@ -519,7 +519,9 @@ def _grade(submission: Submission) -> None:
     submission.image_size = facts.size
     submission.layer_count = facts.layer_count
     submission.score = outcome.score.total
-    submission.save(update_fields=["image_id", "image_size", "layer_count", "score"])
+    # Kept before the final status is sent: the page fetches the layers when it sees it.
+    submission.layers = outcome.layers or {}
+    submission.save(update_fields=["image_id", "image_size", "layer_count", "score", "layers"])
     if submission.trial == Submission.Trial.SOLUTION:  # as check_course records it
         Exercise.objects.filter(pk=submission.exercise_id, solution_dockerfile=submission.dockerfile).update(
             reference_image_size=facts.size

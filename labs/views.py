@@ -4,7 +4,7 @@ from urllib.parse import unquote_to_bytes
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -15,19 +15,26 @@ from courses.markdown import render as render_markdown
 from courses.selectors import course_can_author
 from courses.templatetags.layerlab import localized
 from labs import pipeline
+from labs.charts import attempts_chart
 from labs.grading.catalogue import korean
 from labs.models import Exercise
 from labs.selectors import (
     assignment_for_exercise_page,
     assignment_standing,
     assignments_accepting,
+    attempts_compare,
+    exercise_attempts,
     exercise_expects_dockerignore,
     exercise_static_findings,
     standing_line,
     standing_refusal_text,
     submission_get_for_user,
+    submission_layer_files,
+    submission_layers,
     submission_list_for_user,
+    submission_neighbours,
 )
+from labs.selectors_context import context_tree
 from labs.services import lint_rate_take, submission_create
 from sandbox import policy
 from sandbox.limits import BuildLimits
@@ -76,7 +83,9 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
         messages.error(request, message)
     refusal_text = standing_refusal_text(standing) if standing and standing.refusal else ""
     current = None
-    if request.GET.get("submission", "").isdigit():
+    if refusals:
+        pass  # the posted text was not graded: no earlier result may stand beside it
+    elif request.GET.get("submission", "").isdigit():
         current = submission_get_for_user(request.user, int(request.GET["submission"]))
     elif submissions:
         current = submissions[0]
@@ -88,7 +97,7 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "instructions_html": render_markdown(localized(exercise, "instructions_md", "instructions_en")),
             "dockerfile": dockerfile,
             "dockerignore": dockerignore,
-            "context_listing": _context_listing(exercise),
+            "context": context_tree(exercise),
             "build_minutes": max(1, round(exercise.build_timeout_seconds / 60)),
             "submissions": submissions,
             "current": current,
@@ -100,8 +109,9 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "standing_text": standing_line(standing) if standing else "",
             # Said once: a refusal already in the message area is not repeated by the button.
             "refusal_text": "" if refusal_text in refusals else refusal_text,
-            # After a refused form the panel shows the attempt before it, and says so.
-            "previous": bool(refusals) and current is not None,
+            # A refused form shows no result: only a link to the attempt before it.
+            "refused": bool(refusals),
+            "previous": submissions[0] if refusals and submissions else None,
             "can_author": course_can_author(request.user, exercise.course),
             "dockerignore_expected": exercise_expects_dockerignore(exercise=exercise),
             "editor_data": {
@@ -233,16 +243,6 @@ def dockerfile_rows(text: str) -> list[list[dict[str, str]]]:
     return rows
 
 
-def _context_listing(exercise: Exercise) -> list[dict[str, object]]:
-    """What the student's build context holds: the app's files to read, and the large provided ones."""
-    files: list[dict[str, object]] = [
-        {"path": path, "size": len(text.encode("utf-8")), "text": text}
-        for path, text in sorted(exercise.context_files.items())
-    ]
-    files += [{"path": a["path"], "size": a["size"], "text": None} for a in exercise.assets or []]
-    return files
-
-
 def exercise_url(exercise: Exercise) -> str:
     return exercise.get_absolute_url()
 
@@ -257,5 +257,54 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
             "submission": submission,
             "graded_lines": dockerfile_rows(submission.dockerfile),
             "gradings": list(submission.gradings.all()),
+            "neighbours": submission_neighbours(submission=submission),
+        },
+    )
+
+
+@login_required
+def submission_layers_json(request: HttpRequest, submission_id: int) -> JsonResponse:
+    return JsonResponse(submission_layers(user=request.user, submission_id=submission_id))
+
+
+@login_required
+def submission_layer_files_json(request: HttpRequest, submission_id: int, index: int) -> JsonResponse:
+    return JsonResponse(submission_layer_files(user=request.user, submission_id=submission_id, index=index))
+
+
+def _id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+
+
+@login_required
+def exercise_history(request: HttpRequest, course_slug: str, slug: str) -> HttpResponse:
+    exercise = get_object_or_404(
+        Exercise.objects.select_related("session__course"), course__slug=course_slug, slug=slug
+    )
+    attempts = exercise_attempts(user=request.user, exercise=exercise)
+    before, after = _id(request.GET.get("before")), _id(request.GET.get("after"))
+    asked = "before" in request.GET or "after" in request.GET
+    if asked and (before is None or after is None):
+        raise Http404
+    comparison = (
+        attempts_compare(attempts=attempts, before_id=before, after_id=after)
+        if before is not None and after is not None
+        else None
+    )
+    return render(
+        request,
+        "labs/history.html",
+        {
+            "exercise": exercise,
+            "attempts": attempts,
+            "newest_first": list(reversed(attempts)),
+            "chart": attempts_chart([(a.number, a.score, a.submission.image_size) for a in attempts]),
+            "comparison": comparison,
+            # The newest attempt while it is graded: its live panel feeds the table's live scores.
+            "active": attempts[-1].submission
+            if attempts and not attempts[-1].submission.is_finished
+            else None,
+            "pick_before": before or (attempts[-2].submission.pk if len(attempts) > 1 else None),
+            "pick_after": after or (attempts[-1].submission.pk if attempts else None),
         },
     )

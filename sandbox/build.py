@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import cgroups, engine, failures
+from sandbox import ansi, cgroups, engine, failures
 from sandbox.context import ContextError, build_context
 from sandbox.dockerfile import ParsedDockerfile
 from sandbox.limits import BuildLimits
@@ -43,7 +43,10 @@ TAIL_LINES = 60
 @dataclass(frozen=True)
 class StepSource:
     """One vertex-producing instruction (FROM, RUN, COPY, ADD, WORKDIR) of the Dockerfile:
-    BuildKit numbers these per stage as `[stage i/m]`, which is how a step finds its line."""
+    BuildKit numbers these per stage as `[stage i/m]`, which is how a step finds its line.
+    A FROM that starts from `scratch` or from an earlier stage makes no vertex and takes no
+    number: its `ordinal` is 0. `runs` is false for a stage the final image does not need,
+    which BuildKit skips."""
 
     stage_index: int
     stage_name: str
@@ -51,25 +54,77 @@ class StepSource:
     text: str
     line: int
     command: str = ""  # a RUN's command line, as the engine runs it
+    runs: bool = True
+
+    @property
+    def key(self) -> str:
+        """The step's id in events: stable across builds of the same Dockerfile."""
+        return f"s{self.stage_index}.{self.ordinal}"
 
 
 VERTEX_KEYWORDS = frozenset({"FROM", "RUN", "COPY", "ADD", "WORKDIR"})
 
 
+def _makes_no_vertex(parsed: ParsedDockerfile, stage_index: int) -> bool:
+    stage = parsed.stages[stage_index]
+    return stage.is_stage_ref or stage.base_resolved.lower() == "scratch"
+
+
+def stages_needed(parsed: ParsedDockerfile) -> frozenset[int]:
+    """The stages BuildKit builds for the final image: the last stage and every stage it
+    reaches through `FROM <stage>`, `COPY/ADD --from=<stage>` or `RUN --mount=...,from=<stage>`."""
+    if not parsed.stages:
+        return frozenset()
+    needed: set[int] = set()
+    todo = [parsed.stages[-1].index]
+    while todo:
+        index = todo.pop()
+        if index in needed:
+            continue
+        needed.add(index)
+        refs: list[str] = []
+        stage = parsed.stages[index]
+        if stage.is_stage_ref:
+            refs.append(stage.base_resolved)
+        for ins in parsed.stage_instructions(index):
+            refs += ins.flag_values("from")
+            for mount in ins.flag_values("mount"):
+                for option in mount.split(","):
+                    key, _, value = option.partition("=")
+                    if key.strip().lower() == "from":
+                        refs.append(value.strip())
+        for ref in refs:
+            found = parsed.stage_named(ref)
+            if found is not None and found.index < index:
+                todo.append(found.index)
+    return frozenset(needed)
+
+
 def step_sources(parsed: ParsedDockerfile) -> tuple[StepSource, ...]:
     names = {stage.index: stage.name or "" for stage in parsed.stages}
+    needed = stages_needed(parsed)
     counts: dict[int, int] = {}
     out: list[StepSource] = []
     for ins in parsed.instructions:
         if ins.stage is None or ins.keyword not in VERTEX_KEYWORDS:
             continue
-        counts[ins.stage] = counts.get(ins.stage, 0) + 1
+        if ins.keyword == "FROM" and _makes_no_vertex(parsed, ins.stage):
+            ordinal = 0
+        else:
+            counts[ins.stage] = counts.get(ins.stage, 0) + 1
+            ordinal = counts[ins.stage]
         text = _normalise(ins.original.split("\n", 1)[0] if ins.heredocs else ins.original)
         command = ""
         if ins.keyword == "RUN" and not ins.heredocs:
             command = " ".join(ins.args)  # the cache describes it after the shell: /bin/sh -c <this>
         source = StepSource(
-            ins.stage, names.get(ins.stage, ""), counts[ins.stage], text, ins.start_line, command
+            ins.stage,
+            names.get(ins.stage, ""),
+            ordinal,
+            text,
+            ins.start_line,
+            command,
+            ins.stage in needed,
         )
         out.append(source)
     return tuple(out)
@@ -122,9 +177,11 @@ class _Vertex:
     seconds: float | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     error: str = ""
+    order: int | None = None  # its place among the planned steps, in Dockerfile order
+    steps: int | None = None  # how many steps are planned
 
     def as_event(self) -> Event:
-        return {
+        event: Event = {
             "kind": "step",
             "id": self.id,
             "name": self.name,
@@ -136,6 +193,9 @@ class _Vertex:
             "state": self.state,
             "seconds": self.seconds,
         }
+        if self.order is not None:
+            event["order"], event["steps"] = self.order, self.steps
+        return event
 
 
 def _normalise(text: str) -> str:
@@ -169,7 +229,15 @@ def locate(sources: tuple[StepSource, ...], stage: str, index: int | None, name:
 
 
 class _ProgressParser:
-    """Folds BuildKit's `--progress=plain` lines into vertex state and events."""
+    """Folds BuildKit's `--progress=plain` lines into vertex state and events.
+
+    The steps that will run are announced first, each `waiting`, with its place (`order`) in
+    Dockerfile order and how many there are (`steps`), so a page can count "step n of m" the
+    way the student counts the Dockerfile. A vertex that runs a planned step reports under the
+    step's `key`, not BuildKit's vertex number. BuildKit reports a step only once when two are
+    the same (two stages `FROM` the same base): the one it leaves out is `cached` as soon as a
+    later step of its stage starts, or when the build ends. Cache hits can be reported out of
+    order, so a step presumed cached that BuildKit does report keeps its row and its state."""
 
     def __init__(self, request: BuildRequest, emit: EventSink) -> None:
         self.request = request
@@ -180,6 +248,54 @@ class _ProgressParser:
         self.hidden_lines = 0
         self.last_beat = 0.0
         self.trailer: deque[str] = deque(maxlen=TAIL_LINES)
+        planned = [s for s in request.sources if s.ordinal and s.runs]
+        labelled = len({s.stage_index for s in request.sources}) > 1
+        totals: dict[int, int] = {}
+        for source in planned:
+            totals[source.stage_index] = totals.get(source.stage_index, 0) + 1
+        self.plan: dict[str, _Vertex] = {}
+        for order, source in enumerate(planned, start=1):
+            stage = (source.stage_name or f"stage-{source.stage_index}") if labelled else ""
+            self.plan[source.key] = _Vertex(
+                id=source.key,
+                name=source.text,
+                stage=stage,
+                index=source.ordinal,
+                total=totals[source.stage_index],
+                line=source.line,
+                internal=False,
+                state="waiting",
+                order=order,
+                steps=len(planned),
+            )
+        self.reported: set[str] = set()
+        self.presumed: set[str] = set()  # cached by inference, not by a vertex BuildKit reported
+
+    def announce(self) -> None:
+        """The planned steps, before BuildKit says anything."""
+        for step in self.plan.values():
+            self.emit(step.as_event())
+
+    def _cached_before(self, source: StepSource) -> None:
+        """A step starts only once every earlier step of its stage is complete: those BuildKit
+        did not report were the same as a step it did, and came from that step's result."""
+        for key, step in self.plan.items():
+            stage_index, _, ordinal = key[1:].partition(".")
+            if (
+                key not in self.reported
+                and int(stage_index) == source.stage_index
+                and int(ordinal) < source.ordinal
+            ):
+                self.reported.add(key)
+                self.presumed.add(key)
+                self._finish(step, "cached")
+
+    def finish_plan(self) -> None:
+        """After a build that succeeded: every planned step is in the image."""
+        for key, step in self.plan.items():
+            if key not in self.reported:
+                self.reported.add(key)
+                self._finish(step, "cached")
 
     def feed(self, line: str) -> None:
         head = _VERTEX_HEAD.match(line)
@@ -226,6 +342,14 @@ class _ProgressParser:
             if source is not None:
                 # The student's own words: the engine builds a rewritten Dockerfile (pinned bases).
                 vertex.name, vertex.line = source.text, source.line
+                planned = self.plan.get(source.key)
+                # A step marked cached for BuildKit (see `_cached_before`) that BuildKit reports
+                # after all (cache hits arrive out of order) takes its row back.
+                if planned is not None and (source.key not in self.reported or source.key in self.presumed):
+                    self.reported.add(source.key)
+                    self.presumed.discard(source.key)
+                    self._cached_before(source)
+                    vertex.id, vertex.order, vertex.steps = source.key, planned.order, planned.steps
         elif label.startswith("[internal] "):
             vertex.name = label.removeprefix("[internal] ")
         self.vertices[vid] = vertex
@@ -236,7 +360,7 @@ class _ProgressParser:
         self.emit(vertex.as_event())
 
     def _log(self, vertex: _Vertex, text: str) -> None:
-        text = failures.strip_ansi(text)  # colours and cursor codes would reach the page raw
+        text = ansi.colours_only(text)  # the page draws colours; titles and cursor moves go
         if self.log_truncated:
             # A long build (a PGO compile) keeps saying it is alive, in a line every 30 s at most.
             self.hidden_lines += 1
@@ -249,7 +373,7 @@ class _ProgressParser:
                         "step": vertex.id,
                         "truncated": True,
                         "line": f"[still building: {self.hidden_lines} more log lines not shown; latest: "
-                        f"{text[:160]}]",
+                        f"{ansi.strip(text)[:160]}]",
                     }
                 )
             return
@@ -373,6 +497,7 @@ def _build_image(
                 build_args=build_args,
             )
             parser = _ProgressParser(request, on_event)
+            parser.announce()
             with _DiskWatch(group, limits) as watch:
                 stopped = _pump(proc, parser, limits.timeout_seconds, started, on_idle, watch.reason)
                 stopped = stopped or watch.final()
@@ -454,6 +579,7 @@ def _build_image(
             log_truncated=parser.log_truncated,
         )
 
+    parser.finish_plan()
     attrs = engine.image_attrs(request.tag)
     if attrs is None:
         raise engine.EngineError(f"the build reported success but {request.tag} is not in the engine")

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from sandbox import engine
+from sandbox import ansi, engine
 
 log = logging.getLogger(__name__)
 
@@ -186,15 +186,6 @@ OUTPUT_LINES = 5
 SHOWN_CHARS = 200
 LISTED_FILES = 12
 
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
-    r"|\x1b[ -/]+[0-~]"  # nF: character set designations such as ESC ( B
-    r"|\x1b[0-~]"  # other two-character escapes (ESC 7, ESC c, ...)
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
-    r"|[\x1b\x9b]"
-)
 _ENGINE_PATHS = (
     (re.compile(r"/var/lib/docker/tmp/buildkit-mount\d+"), ""),
     (re.compile(r"/tmp/buildkit-mount\d+"), ""),  # noqa: S108 (a pattern, not a file)
@@ -219,7 +210,7 @@ _KERNEL_DIRS = ("/proc", "/sys", "/dev")
 
 def strip_ansi(text: str) -> str:
     """`text` without terminal escape sequences (colours, titles, cursor movement)."""
-    return _ANSI.sub("", text)
+    return ansi.strip(text)
 
 
 def clean(text: str) -> str:

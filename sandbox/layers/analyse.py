@@ -53,7 +53,14 @@ def _report(
     return ImageReport(
         ref=ref,
         layers=tuple(
-            LayerInfo(i, s.diff_id, s.size, len(s.entries), s.diff_id not in read)
+            LayerInfo(
+                i,
+                s.diff_id,
+                s.size,
+                len(s.entries),
+                s.diff_id not in read,
+                metrics.layer_wasted[i] if i < len(metrics.layer_wasted) else 0,
+            )
             for i, s in enumerate(layers)
         ),
         size_bytes=metrics.size_bytes,

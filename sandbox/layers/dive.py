@@ -197,6 +197,9 @@ class _Metrics:
     user_size_bytes: int
     user_wasted_percent: float
     inefficiencies: tuple[Inefficiency, ...]
+    layer_wasted: tuple[int, ...] = ()
+    """dive's wasted bytes split by the layer that holds them: each path seen in two layers or
+    more adds what it weighs in a layer to that layer (their sum is `wasted_bytes`)."""
 
 
 def _dive_metrics(layers: Sequence[LayerSummary]) -> _Metrics:
@@ -207,11 +210,12 @@ def _dive_metrics(layers: Sequence[LayerSummary]) -> _Metrics:
     data: dict[str, list[int]] = {}
     matches: list[tuple[str, list[int]]] = []
     stacked: _Stacked | None = None
+    per_layer = [0] * len(layers)
     for k, layer in enumerate(layers):
         for path, size, whiteout in layer.view(_dive_layer).leaves:
             record = data.get(path)
             if record is None:
-                record = data[path] = [0, -1, 0]
+                record = data[path] = [0, -1, 0, k, 0]
             if whiteout:
                 stacked = (stacked or _Stacked(layers)).upto(k)
                 below = stacked.size_of(path)
@@ -222,8 +226,13 @@ def _dive_metrics(layers: Sequence[LayerSummary]) -> _Metrics:
             if record[1] < 0 or size < record[1]:
                 record[1] = size
             record[2] += 1
-            if record[2] == 2:
-                matches.append((path, record))
+            if record[2] == 1:
+                record[4] = size
+            else:
+                per_layer[k] += size
+                if record[2] == 2:
+                    per_layer[record[3]] += record[4]
+                    matches.append((path, record))
     minimum = sum(r[1] for r in data.values())
     discovered = sum(r[0] for r in data.values())
     efficiency = 1.0 if discovered == 0 else float(minimum) / float(discovered)
@@ -240,6 +249,7 @@ def _dive_metrics(layers: Sequence[LayerSummary]) -> _Metrics:
         user_size_bytes=user,
         user_wasted_percent=user_wasted,
         inefficiencies=tuple(Inefficiency(p, r[2], r[0]) for p, r in reversed(matches)),
+        layer_wasted=tuple(per_layer),
     )
 
 

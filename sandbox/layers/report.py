@@ -15,6 +15,8 @@ class LayerInfo:
     size_bytes: int
     entries: int
     from_cache: bool
+    wasted_bytes: int = 0
+    """The part of the image's wasted bytes this layer holds (dive's metric, split by layer)."""
 
 
 @dataclass(frozen=True)

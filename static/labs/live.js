@@ -11,8 +11,51 @@
     0x2067: "RIGHT-TO-LEFT ISOLATE", 0x2068: "FIRST STRONG ISOLATE", 0x2069: "POP DIRECTIONAL ISOLATE",
     0x200e: "LEFT-TO-RIGHT MARK", 0x200f: "RIGHT-TO-LEFT MARK", 0x061c: "ARABIC LETTER MARK",
   };
-  // Terminal escape codes (colours, titles, cursor moves): the server strips them; so does this.
+  // Terminal escape codes (colours, titles, cursor moves). The server keeps only SGR colour and
+  // bold codes in log lines (sandbox/ansi.py); the log draws those as a fixed set of classes and
+  // every other sequence, here and everywhere else, is dropped.
   const ANSI = /\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -\/]+[0-~]|\x1b[0-~]|\x9b[0-?]*[ -\/]*[@-~]|[\x1b\x9b]/g;
+  const SGR = /^\x1b\[([0-9;]{0,64})m$/;
+  const isForeground = (n) => (n >= 30 && n <= 37) || (n >= 90 && n <= 97);
+
+  // One line of log text as segments [{text, cls}], the classes drawn from kept SGR codes only:
+  // the same small set (bold, sixteen foregrounds) and the same reading as sandbox/ansi.py.
+  function colourSegments(text) {
+    const segs = [];
+    let bold = false;
+    let fg = null;
+    let last = 0;
+    const push = (piece) => {
+      if (!piece) return;
+      const cls = [bold ? "ansi-bold" : "", fg !== null ? `ansi-fg-${fg}` : ""].filter(Boolean).join(" ");
+      const prev = segs[segs.length - 1];
+      if (prev && prev.cls === cls) prev.text += piece;
+      else segs.push({ text: piece, cls });
+    };
+    for (const m of (text || "").matchAll(ANSI)) {
+      push(text.slice(last, m.index));
+      last = m.index + m[0].length;
+      const sgr = SGR.exec(m[0]);
+      if (!sgr) continue;
+      const parts = sgr[1] === "" ? ["0"] : sgr[1].split(";");
+      if (parts.length > 16 || parts.some((x) => x.length > 3)) continue;
+      for (let i = 0; i < parts.length; i++) {
+        const n = parts[i] === "" ? 0 : Number(parts[i]);
+        if (n === 38 || n === 48 || n === 58) {
+          if (parts[i + 1] === "5") { i += 2; continue; }
+          if (parts[i + 1] === "2") { i += 4; continue; }
+          break;
+        }
+        if (n === 0) { bold = false; fg = null; }
+        else if (n === 1) bold = true;
+        else if (n === 22) bold = false;
+        else if (n === 39) fg = null;
+        else if (isForeground(n)) fg = n;
+      }
+    }
+    push((text || "").slice(last));
+    return segs;
+  }
   const code = (ch) => "U+" + ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
   const markText = (text) => (text || "").replace(ANSI, "").replace(BIDI, (ch) => `\u27e8${code(ch)}\u27e9`);
 
@@ -67,8 +110,6 @@
   let finished = false;
   let retry = 0;
   let socket = null;
-  const steps = new Map();
-  const stageOrder = new Map();
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -83,10 +124,29 @@
     return node;
   }
 
+  // "{n} layers" and the like: the template renders each gettext plural form with its {name}
+  // placeholders (data-i18n-<key>-one / -other); the page's language rules pick the form.
+  const rules = new Intl.PluralRules(document.documentElement.lang || "ko");
+  const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (all, name) => (name in vars ? String(vars[name]) : all));
+  const format = (key, vars) => fill(t(key, ""), vars);
+  const plural = (key, count, vars) => {
+    const one = panel.dataset[`i18n${key}One`];
+    const other = panel.dataset[`i18n${key}Other`] || one || "";
+    return fill(rules.select(count) === "one" && one ? one : other, { n: count, ...vars });
+  };
+
   function humanSize(bytes) {
     if (bytes === null || bytes === undefined) return "";
     const mb = bytes / 1e6;
     return mb >= 1 ? `${mb.toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+  }
+
+  // Every duration in the panel the same way: a step's time, the whole build's.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 60) return format("Seconds", { s: seconds.toFixed(1) });
+    const whole = Math.round(seconds);
+    return format("Minutes", { m: Math.floor(whole / 60), s: String(whole % 60).padStart(2, "0") });
   }
 
   const say = (o) => (lang === "ko" && o.message_ko) || o.message;
@@ -107,14 +167,28 @@
     }
   }
 
+  // Only what a student waits for is spoken: a new status with its message, and the score
+  // with the final one. Steps and log lines are never announced.
+  const announcer = $("announce");
+  const startedFinished = FINAL.has($("status").dataset.status);
+  let announced = "";
+  let lastScore = null;
+  function announce(text) {
+    if (!announcer || startedFinished || !text || text === announced) return;
+    announced = text;
+    announcer.textContent = text;
+  }
+
   function onStatus(p) {
     onNotices(p.notices);
     const badge = $("status");
+    // Refused before building: no step of the build ever started.
+    const notBuilt = p.status === "failed" && !builtAnything();
     badge.className = `status status-${p.status}`;
     badge.dataset.status = p.status;
-    badge.textContent = t("Status" + cap(p.status), p.status);
+    badge.textContent = notBuilt ? t("NotBuilt", "Not built") : t("Status" + cap(p.status), p.status);
     let text = message(p);
-    if (p.status === "failed") text = (p.violations && p.violations.length) || p.code === "syntax" ? t("Refused", text) : t("BuildFailed", text);
+    if (p.status === "failed") text = notBuilt ? t("Refused", text) : t("BuildFailed", text);
     $("message").textContent = text;
     const mine = document.querySelector(`[data-history-status="${panel.dataset.submission}"]`);
     if (mine) {
@@ -124,69 +198,298 @@
     if (p.status === "done") {
       const facts = $("facts");
       facts.hidden = false;
-      facts.replaceChildren(
-        el("span", "fact", `${humanSize(p.image_size)}`),
-        el("span", "fact", `${p.layer_count} ${t("Layers", "layers")}`),
-        el("span", "fact", `${p.build_seconds} s`),
-      );
-      facts.children[0].dataset.role = "image-size";
-      facts.children[1].dataset.role = "layer-count";
+      const size = el("span", "fact", humanSize(p.image_size));
+      size.dataset.role = "image-size";
+      size.title = t("ImageSize", "");
+      const layers = el("span", "fact", plural("Layers", p.layer_count));
+      layers.dataset.role = "layer-count";
+      const time = el("span", "fact", format("BuiltIn", { t: duration(p.build_seconds) }));
+      time.dataset.role = "build-time";
+      facts.replaceChildren(size, layers, time);
     }
     if (p.status === "failed" || p.status === "error") {
       const box = $("failure");
       box.hidden = false;
       box.replaceChildren();
-      if (p.line) {
-        const link = lineButton(p.line);
-        box.append(el("p", "failure-line"));
-        box.lastChild.append(link);
+      const failed = failedStep();
+      if (failed) {
+        const where = el("p", "failure-step");
+        where.dataset.role = "failed-step";
+        where.append(visible(format("FailedAt", { n: failed.order, m: plan.total, name: failed.name })));
+        box.append(where);
       }
-      if (p.violations && p.violations.length) for (const v of p.violations) box.append(shown("p", "violation", say(v)));
-      else if (p.message) box.append(shown("p", "violation", say(p)));
+      if (p.violations && p.violations.length) {
+        const list = el("ul", "violations");
+        for (const v of p.violations) {
+          const item = el("li", "violation");
+          if (v.line) item.append(lineButton(v.line), " ");
+          item.append(visible(say(v)));
+          list.append(item);
+        }
+        box.append(list);
+      } else {
+        if (p.line) {
+          const where = el("p", "failure-line");
+          where.append(lineButton(p.line));
+          box.append(where);
+        }
+        if (p.message) box.append(shown("p", "violation", say(p)));
+      }
       if (p.output && p.output.length) box.append(el("pre", "failure-output", markText(p.output.join("\n"))));
       if (p.line) {
         const row = document.getElementById(`L${p.line}`);
         if (row) row.classList.add("flagged");
       }
     }
+    // A build that worked is judged by its results: its log folds away (one click opens it).
+    if (p.status === "done") $("log-section").open = false;
     if (FINAL.has(p.status)) {
-      const log = $("log");
-      if (!log.textContent) log.textContent = t("NoOutput", "");
       finished = true;
       panel.dataset.finished = "true";
+      for (const row of plan.rows.values()) if (row.dataset.state === "waiting") setState(row, "notrun", null);
+      updateProgress();
       if (socket) socket.close(1000);
     }
+    const spoken = [text ? `${badge.textContent}:` : badge.textContent, text];
+    if (p.status === "done" && lastScore !== null) spoken.push(lastScore);
+    announce(spoken.filter(Boolean).join(" "));
+  }
+
+  // Build steps. The worker announces the steps that will run first (state "waiting", each
+  // with its `order` among `steps`, in Dockerfile order); each then runs, or comes from the
+  // cache, under the same id. BuildKit's own vertices (loading the context, exporting) are no
+  // step a student wrote: they are not listed or counted.
+  const plan = { total: 0, rows: new Map(), stages: new Map() };
+  const STATES = { waiting: "Waiting", running: "Running", done: "Done", cached: "Cached", error: "Failed", canceled: "Canceled", notrun: "NotRun" };
+
+  const builtAnything = () => plan.rows.size > 0 || sawVertex;
+  let sawVertex = false;
+
+  function failedStep() {
+    for (const row of plan.rows.values()) if (row.dataset.state === "error") return { order: Number(row.dataset.order), name: row.dataset.name };
+    return null;
+  }
+
+  function stageList(p) {
+    const key = p.stage || "";
+    let group = plan.stages.get(key);
+    if (group) return group;
+    group = el("li", "stage");
+    group.dataset.stage = key;
+    group.dataset.first = String(p.order || 0);
+    const named = key && !/^stage-\d+$/.test(key);
+    const title = el("p", "stage-name", key ? (named ? format("StageNamed", { name: key }) : format("StageNumber", { n: Number(key.slice(6)) + 1 })) : "");
+    title.hidden = !key;
+    group.append(title, el("ol", "stage-steps"));
+    plan.stages.set(key, group);
+    const list = $("steps");
+    // Stages build in parallel and report in any order: each stays where the Dockerfile has it.
+    const after = [...list.children].find((n) => Number(n.dataset.first) > Number(group.dataset.first));
+    list.insertBefore(group, after || null);
+    return group;
+  }
+
+  function setState(row, state, seconds) {
+    row.dataset.state = state;
+    const label = t("State" + (STATES[state] || cap(state)), state.toUpperCase());
+    const box = row.querySelector(".step-state");
+    box.className = `step-state state-${state}`;
+    box.textContent = state === "done" && seconds !== null && seconds !== undefined ? `${label} ${duration(seconds)}` : label;
+    row.classList.toggle("running", state === "running");
   }
 
   function onStep(p) {
-    let row = steps.get(p.id);
-    if (!row) {
-      row = el("li", p.internal ? "step internal" : "step");
-      row.dataset.step = p.id;
-      if (!stageOrder.has(p.stage)) stageOrder.set(p.stage, stageOrder.size);
-      // Stages build in parallel; list each stage's steps together, in Dockerfile order.
-      row.dataset.key = p.index ? String(stageOrder.get(p.stage) * 1000 + p.index).padStart(7, "0") : "";
-      steps.set(p.id, row);
-      const list = $("steps");
-      const after = row.dataset.key && [...list.children].find((n) => n.dataset.key && n.dataset.key > row.dataset.key);
-      if (after) list.insertBefore(row, after);
-      else list.append(row);
+    if (p.internal) {
+      sawVertex = true;
+      return;
     }
-    row.dataset.state = p.state;
-    const where = p.index ? `[${p.stage ? p.stage + " " : ""}${p.index}/${p.total}] ` : "";
-    const line = p.line ? ` (${t("Line", "line")} ${p.line})` : "";
-    const state = p.state === "cached" ? t("Cached", "cached")
-      : p.state === "done" ? `${t("StateDone", "done")} ${p.seconds ?? ""}s` : t("State" + cap(p.state), p.state);
-    row.replaceChildren(shown("span", "step-name", `${where}${p.name}${line}`), el("span", `step-state state-${p.state}`, state));
+    $("build").hidden = false;
+    let row = plan.rows.get(p.id);
+    if (!row) {
+      row = el("li", "step");
+      row.dataset.step = p.id;
+      row.dataset.order = String(p.order || plan.rows.size + 1);
+      row.dataset.name = p.name;
+      const no = el("span", "step-no", row.dataset.order);
+      const name = shown("span", "step-name", `${p.name}${p.line ? ` (${t("Line", "line")} ${p.line})` : ""}`);
+      row.append(no, name, el("span", "step-state"));
+      plan.rows.set(p.id, row);
+      if (p.steps) plan.total = p.steps;
+      else plan.total = Math.max(plan.total, plan.rows.size);
+      const list = stageList(p).querySelector("ol");
+      const after = [...list.children].find((n) => Number(n.dataset.order) > Number(row.dataset.order));
+      list.insertBefore(row, after || null);
+    }
+    sawVertex = sawVertex || p.state !== "waiting";
+    setState(row, p.state, p.seconds);
+    updateProgress();
+  }
+
+  function updateProgress() {
+    const rows = [...plan.rows.values()];
+    const done = rows.filter((r) => r.dataset.state === "done" || r.dataset.state === "cached").length;
+    const bar = $("progress");
+    bar.max = Math.max(1, plan.total);
+    bar.value = done;
+    let text = plural("StepsDone", plan.total, { done, m: plan.total });
+    const failed = failedStep();
+    if (failed) text += ` · ${format("StepFailed", { n: failed.order })}`;
+    else {
+      const running = rows.filter((r) => r.dataset.state === "running").map((r) => r.dataset.order);
+      if (running.length) text += ` · ${format("StepRunning", { n: running.join(", ") })}`;
+    }
+    $("progress-text").textContent = text;
+    bar.setAttribute("aria-valuetext", text);
+  }
+
+  // The log: one element per line, tagged with the number of the step that printed it; lines
+  // can be searched and narrowed to one step.
+  const logLines = [];
+  const stepLines = new Map();
+  const search = { query: "", step: null, hits: [], at: -1 };
+
+  function drawLine(entry) {
+    const q = search.query;
+    const node = entry.node;
+    const ranges = [];
+    if (q && entry.lower.length === entry.plain.length) {
+      for (let i = entry.lower.indexOf(q); i >= 0 && ranges.length < 100; i = entry.lower.indexOf(q, i + q.length)) ranges.push([i, i + q.length]);
+    }
+    node.replaceChildren();
+    let pos = 0;
+    for (const seg of entry.segs) {
+      const holder = seg.cls ? el("span", seg.cls) : document.createDocumentFragment();
+      const end = pos + seg.text.length;
+      let cur = pos;
+      for (const [a, b] of ranges) {
+        if (b <= cur || a >= end) continue;
+        if (a > cur) holder.append(visible(entry.plain.slice(cur, a)));
+        const hit = el("mark", "log-hit");
+        hit.append(visible(entry.plain.slice(Math.max(a, cur), Math.min(b, end))));
+        holder.append(hit);
+        cur = Math.min(b, end);
+      }
+      if (cur < end) holder.append(visible(entry.plain.slice(cur, end)));
+      node.append(holder);
+      pos = end;
+    }
+    node.append("\n");
+    entry.marked = ranges.length > 0;
+  }
+
+  function shows(entry) {
+    return (!search.step || entry.step === search.step) && (!search.query || entry.lower.includes(search.query));
+  }
+
+  function place(entry) {
+    const show = shows(entry);
+    entry.node.hidden = !show;
+    if ((show && search.query) || entry.marked) drawLine(entry);
+    if (show && search.query) search.hits.push(entry);
+  }
+
+  function refilter() {
+    search.hits = [];
+    search.at = -1;
+    panel.querySelectorAll(".log-line.current").forEach((n) => n.classList.remove("current"));
+    for (const entry of logLines) place(entry);
+    countLines();
+  }
+
+  function countLines() {
+    const total = logLines.length;
+    const shown = search.query || search.step ? logLines.filter((e) => !e.node.hidden).length : total;
+    let text = search.query || search.step ? plural("LinesShown", total, { k: shown }) : plural("Lines", total);
+    if (search.step) text += ` · ${format("OnlyStep", { n: plan.rows.get(search.step)?.dataset.order || "?" })}`;
+    $("log-count").textContent = text;
+    $("log-all").hidden = !search.step;
+  }
+
+  function pickStep(id) {
+    search.step = search.step === id ? null : id;
+    $("log-section").open = true;
+    for (const [key, row] of plan.rows) {
+      const b = row.querySelector(".step-log");
+      if (b) b.setAttribute("aria-pressed", String(key === search.step));
+    }
+    refilter();
+  }
+
+  function stepLogButton(id) {
+    const row = plan.rows.get(id);
+    if (!row) return;
+    let button = row.querySelector(".step-log");
+    if (!button) {
+      button = el("button", "step-log");
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => pickStep(id));
+      row.append(button);
+    }
+    const n = stepLines.get(id) || 0;
+    button.textContent = plural("StepLines", n);
+    button.setAttribute("aria-label", `${plural("StepLines", n)}: ${format("StepNumber", { n: row.dataset.order })}`);
   }
 
   function onLog(p) {
     const log = $("log");
+    $("log-section").hidden = false;
     const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
-    const text = p.lines.map((l) => markText(l.line)).join("\n") + "\n";
-    log.append(document.createTextNode(text));
-    if (atBottom) log.scrollTop = log.scrollHeight;
+    const touched = new Set();
+    for (const l of p.lines) {
+      const segs = colourSegments(l.line);
+      const plain = segs.map((s) => s.text).join("");
+      const node = el("span", "log-line");
+      const row = plan.rows.get(l.step);
+      node.dataset.step = l.step || "";
+      node.dataset.no = row ? row.dataset.order : "";
+      if (row) node.title = row.dataset.name;
+      if (l.truncated) node.classList.add("log-note");
+      const entry = { node, segs, plain, lower: plain.toLowerCase(), step: l.step, marked: false };
+      drawLine(entry);
+      logLines.push(entry);
+      log.append(node);
+      place(entry);
+      if (row) {
+        stepLines.set(l.step, (stepLines.get(l.step) || 0) + 1);
+        touched.add(l.step);
+      }
+    }
+    for (const id of touched) stepLogButton(id);
+    countLines();
+    if (atBottom && !search.query && !search.step) log.scrollTop = log.scrollHeight;
   }
+
+  function wireSearch() {
+    const input = $("log-search");
+    if (!input) return;
+    input.addEventListener("input", () => {
+      search.query = input.value.trim().toLowerCase().slice(0, 200);
+      refilter();
+    });
+    // Enter goes to the next matching line, Shift+Enter to the one before, Escape clears.
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && input.value) {
+        input.value = "";
+        search.query = "";
+        refilter();
+        e.preventDefault();
+        return;
+      }
+      if (e.key !== "Enter" || !search.hits.length) return;
+      e.preventDefault();
+      const prev = search.hits[search.at];
+      if (prev) prev.node.classList.remove("current");
+      search.at = (search.at + (e.shiftKey ? -1 : 1) + search.hits.length) % search.hits.length;
+      const hit = search.hits[search.at].node;
+      hit.classList.add("current");
+      const log = $("log");
+      log.scrollTop = hit.offsetTop - log.offsetTop - log.clientHeight / 2;
+      $("log-count").textContent = `${format("Match", { i: search.at + 1, k: search.hits.length })}`;
+    });
+    $("log-all").addEventListener("click", () => pickStep(search.step));
+  }
+  wireSearch();
 
   const lang = (document.documentElement.lang || "ko").startsWith("ko") ? "ko" : "en";
   const checks = new Map();
@@ -287,6 +590,7 @@
     line.hidden = false;
     line.dataset.score = String(p.score);
     line.replaceChildren(el("span", "score-value", `${p.score.toFixed(1)} / 100`));
+    lastScore = format("ScoreSpoken", { s: p.score.toFixed(1) });
     if (p.capped) line.append(el("span", "score-capped", t("ScoreCapped", "")));
     if (p.failed_required && p.failed_required.length) {
       const names = p.failed_required.map((id) => {

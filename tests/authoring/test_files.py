@@ -291,3 +291,21 @@ def test_reimporting_a_changed_rubric_names_the_assignments_to_preview_a_regrade
         "  grading of slim-python changed (behaviour_tests): assignment 'Week 1' of run spring has "
         f"2 graded attempt(s); preview a regrade at /runs/spring/assignments/{assignment.pk}/gradebook/",
     ]
+
+
+def test_a_description_in_both_languages_is_read_imported_and_written_back(
+    course_dir: Path, tmp_path: Path
+) -> None:
+    text = COURSE_YAML.replace(
+        "description: A short course.", "description: {ko: 짧은 강좌., en: A short course.}"
+    )
+    write(course_dir, "course.yaml", text)
+    original = course_read(course_dir)
+    assert (original.description, original.description_en) == ("짧은 강좌.", "A short course.")
+    course_import(original)
+    course = Course.objects.get(slug="docker-basics")
+    assert (course.description, course.description_en) == ("짧은 강좌.", "A short course.")
+    out = tmp_path / "exported"
+    course_export(course, out)
+    assert "description:\n  ko: 짧은 강좌.\n  en: A short course.\n" in (out / "course.yaml").read_text()
+    assert course_read(out) == original

@@ -160,7 +160,8 @@ def test_the_preview_is_the_lesson_renderer_and_drops_scripts(world: dict[str, A
     assert "<script" not in html
     assert "alert('x')" not in html
     assert "onerror" not in html
-    assert '<pre class="mermaid">graph LR\n  A --&gt; B</pre>' in html
+    diagram = '<pre class="mermaid" tabindex="0" role="region" aria-label="다이어그램">'
+    assert f"{diagram}graph LR\n  A --&gt; B</pre>" in html
     assert '<h1 id="제목">제목' in html
 
 

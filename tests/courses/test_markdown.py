@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
-from courses.markdown import RENDERER_VERSION, Rendered, pygments_css, render
+from courses.markdown import (
+    HIGHLIGHT_MAX_BYTES,
+    RENDERER_VERSION,
+    Rendered,
+    highlight_file,
+    pygments_css,
+    render,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_LESSON = Path(__file__).parent / "data" / "week2-day2-session2-image-optimization.ko.md"
@@ -102,7 +110,7 @@ def test_headings_get_ids_permalinks_and_a_table_of_contents():
 def test_mermaid_block_becomes_pre_mermaid_with_escaped_source():
     source = 'graph TB\n    A["Source <Code>"] --> B[Build & Tools]\n'
     out = render(fence("mermaid", source))
-    block = re.search(r'<pre class="mermaid">(.*?)</pre>', out, re.S)
+    block = re.search(r'<pre class="mermaid"[^>]*>(.*?)</pre>', out, re.S)
     assert block, out
     assert "<code>" not in block.group(1)
     assert "&lt;Code&gt;" in block.group(1)
@@ -187,10 +195,48 @@ def test_the_seed_lesson_renders_with_its_korean_headings_and_mermaid_blocks():
     for heading in ("학습 목표 (5분)", "1. 이론: 멀티 스테이지 빌드 아키텍처 (20분)", "빌드 성능 측정 예시"):
         assert f'{heading}<a class="headerlink"' in out
         assert heading in out.toc_html
-    mermaid = re.findall(r'<pre class="mermaid">(.*?)</pre>', out, re.S)
+    mermaid = re.findall(r'<pre class="mermaid"[^>]*>(.*?)</pre>', out, re.S)
     assert len(mermaid) == text.count("```mermaid") == 2
     assert mermaid[0].startswith("graph TB")
     assert mermaid[1].startswith("sequenceDiagram")
     assert "Client-&gt;&gt;Daemon: docker build" in mermaid[1]
     assert out.count('class="language-dockerfile highlight"') == text.count("```dockerfile")
     assert "├── Alpine Linux: 최소 크기 (5MB)\n" in out
+
+
+def test_tables_diagrams_and_code_scroll_in_named_boxes_reachable_by_keyboard():
+    text = (
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        + fence("mermaid", "graph LR\nA-->B\n")
+        + "\n"
+        + fence("python", "x = 1\n")
+    )
+    with translation.override("en"):
+        out = render(text)
+    assert '<div class="scroll-box" tabindex="0" role="region" aria-label="Table"><table>' in out
+    assert out.count("</table></div>") == 1
+    assert '<pre class="mermaid" tabindex="0" role="region" aria-label="Diagram">graph LR' in out
+    assert (
+        '<div class="language-python highlight"><pre tabindex="0" role="region" aria-label="Code block">'
+        in out
+    )
+    with translation.override("ko"):
+        korean = render(text)  # the same cached rendering, named in the page's language
+    assert 'aria-label="표"' in korean and 'aria-label="다이어그램"' in korean
+    assert 'aria-label="코드 블록"' in korean
+
+
+def test_a_context_file_is_highlighted_by_its_type_and_bounded():
+    python = highlight_file("src/app.py", "import os\n")
+    assert python.language == "Python"
+    assert python.html.startswith(
+        '<div class="highlight"><pre><span></span><code><span class="kn">import</span>'
+    )
+    go_mod = highlight_file("go.mod", "module example.com/x\n")
+    assert go_mod == type(go_mod)('<pre class="plain"><code>module example.com/x\n</code></pre>', "")
+    unknown = highlight_file("notes.weird", "<b>hi</b>")
+    assert unknown.html == '<pre class="plain"><code>&lt;b&gt;hi&lt;/b&gt;</code></pre>'
+    big = highlight_file("big.py", "x = 1\n" * (HIGHLIGHT_MAX_BYTES // 6 + 1))
+    assert big.language == "" and big.html.startswith('<pre class="plain"><code>x = 1\n')
+    hostile = highlight_file("evil.js", "</code></pre><script>alert(1)</script>")
+    assert "<script>" not in hostile.html and "&lt;script&gt;" in hostile.html

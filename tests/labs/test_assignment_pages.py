@@ -143,10 +143,10 @@ def test_the_terms_are_shown_in_the_runs_time_zone_and_name_it(setup) -> None:
         min_interval_seconds=600,
     )
     html = get(client_for(student), url(assignment))
-    assert text(html, "opens") == "2020-03-02 09:00 (Asia/Seoul)"
-    assert text(html, "due") == "2099-03-01 23:59 (Asia/Seoul)"
+    assert text(html, "opens") == "2020-03-02 09:00 KST (Asia/Seoul)"
+    assert text(html, "due") == "2099-03-01 23:59 KST (Asia/Seoul)"
     assert text(html, "late") == (
-        "accepted until 2099-03-04 23:59 (Asia/Seoul); "
+        "accepted until 2099-03-04 23:59 KST (Asia/Seoul); "
         "each started day late takes 10% off the score, at most 25.5%."
     )
     assert text(html, "attempts") == (
@@ -156,7 +156,7 @@ def test_the_terms_are_shown_in_the_runs_time_zone_and_name_it(setup) -> None:
     assert text(html, "counting") == "your best attempt at each exercise, after any late penalty."
     korean = get(client_for(student), url(assignment), lang="ko")
     assert text(korean, "late") == (
-        "2099-03-04 23:59 (Asia/Seoul)까지 받음; "
+        "2099-03-04 23:59 KST (Asia/Seoul)까지 받음; "
         "늦은 날마다(하루가 안 되어도 하루로 셈) 점수의 10%를 감점하며, 최대 25.5%까지입니다."
     )
 
@@ -188,7 +188,7 @@ def test_before_the_opening_time_the_page_says_when_it_opens(setup) -> None:
     opens = (timezone.now() + timedelta(days=2, hours=3, minutes=30)).replace(second=0, microsecond=0)
     Assignment.objects.filter(pk=assignment.pk).update(opens_at=opens, due_at=opens + timedelta(days=7))
     html = get(client_for(student), url(assignment))
-    when = timezone.localtime(opens, assignment.run.tz).strftime("%Y-%m-%d %H:%M")
+    when = timezone.localtime(opens, assignment.run.tz).strftime("%Y-%m-%d %H:%M KST")
     assert text(html, "phase") == (
         f"This assignment opens at {when} (Asia/Seoul). "
         "You can read the exercises now and submit from then on."
@@ -217,7 +217,7 @@ def test_an_extension_is_the_students_own_due_time(setup) -> None:
     )
     html = get(client_for(student), url(assignment))
     assert text(html, "due") == (
-        "2099-03-08 23:59 (Asia/Seoul) · your extension (the class's due time is 2099-03-01 23:59)"
+        "2099-03-08 23:59 KST (Asia/Seoul) · your extension (the class's due time is 2099-03-01 23:59 KST)"
     )
     assert texts(html, "standing")[0].startswith("3 of 3 attempts left · due in ")
 
@@ -245,7 +245,7 @@ def test_my_course_runs_lists_only_my_runs_with_their_assignments(setup) -> None
     AssignmentFactory(run=CourseRunFactory(title="Not mine"), title_en="Someone else's")
     html = get(client_for(student), "/runs/")
     assert headings(html) == ["My course runs", "Spring 2025 Student"]
-    assert text(html, "when") == "due 2099-03-01 23:59 (Asia/Seoul)"
+    assert text(html, "when") == "due 2099-03-01 23:59 KST (Asia/Seoul)"
     assert url(assignment) in attr_values(html, "href")
     assert "/join/" in attr_values(html, "href")
     assert texts(html, "dashboard") == []  # a student has no staff pages
@@ -288,7 +288,7 @@ def test_the_standing_line_speaks_the_browsers_language(setup) -> None:
     )
 
 
-def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submission(setup) -> None:
+def test_a_refused_form_says_why_once_and_shows_no_earlier_result_only_a_link_to_it(setup) -> None:
     assignment, first, _, student = setup
     for score in (30.0, 40.0):
         last = SubmissionFactory(
@@ -309,7 +309,9 @@ def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submi
     assert response.status_code == 200
     assert texts(html, attr="class", value="msg-error") == [refusal]
     assert html.count(refusal) == 1
-    assert text(html, "live-title") == f"Previous submission #{last.pk}"
+    assert texts(html, "live-title") == []  # no panel: the earlier result is not beside the new text
+    assert text(html, "previous-link") == f"Your previous submission, #{last.pk}"
+    assert f'href="/labs/submissions/{last.pk}/" data-role="previous-link"' in html
     assert Submission.objects.filter(owner=student).count() == 2
     korean = client.post(
         f"{first.get_absolute_url()}?assignment={assignment.pk}",
@@ -319,7 +321,8 @@ def test_a_refused_form_says_why_once_and_labels_the_panel_as_the_previous_submi
     assert texts(korean, attr="class", value="msg-error") == [
         "이 과제에서 이 실습의 시도 2회를 모두 썼습니다. 더 이상 제출할 수 없습니다."
     ]
-    assert text(korean, "live-title") == f"이전 제출 #{last.pk}"
+    assert texts(korean, "live-title") == []
+    assert text(korean, "previous-link") == f"이전 제출 #{last.pk}"
 
 
 def test_a_practice_attempt_says_where_it_would_count(setup) -> None:
@@ -373,5 +376,5 @@ def test_the_history_of_an_assignment_shows_times_in_the_runs_zone(setup) -> Non
     )
     Submission.objects.filter(pk=made.pk).update(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
     html = exercise_page(client_for(student), first, assignment)
-    assert texts(html, "history-time") == ["2026-07-01 14:00"]  # summer time in Berlin
+    assert texts(html, "history-time") == ["2026-07-01 14:00 CEST"]  # summer time in Berlin
     assert text(html, "standing").endswith("(Europe/Berlin)")

@@ -111,7 +111,7 @@ def test_before_opening_and_after_closing_the_refusal_gives_the_time_in_the_runs
     assignment.due_at = now + timedelta(days=2)
     assignment.save()
     error = refused(student, exercise, assignment)
-    local = timezone.localtime(assignment.opens_at, assignment.run.tz).strftime("%Y-%m-%d %H:%M")
+    local = timezone.localtime(assignment.opens_at, assignment.run.tz).strftime("%Y-%m-%d %H:%M KST")
     assert error.code == "not_open"
     assert error.messages == [f"This assignment opens at {local} (Asia/Seoul); you can submit from then on."]
     assignment.opens_at = now - timedelta(days=3)
@@ -130,13 +130,13 @@ def test_the_interval_refusal_says_when_the_next_attempt_is_possible(setup) -> N
     assert error.code == "too_soon"
     assert error.messages == [
         "Attempts at this exercise must be 10 min apart: your next attempt is possible at "
-        f"{next_at:%Y-%m-%d %H:%M} (Asia/Seoul)."
+        f"{next_at:%Y-%m-%d %H:%M} KST (Asia/Seoul)."
     ]
     with translation.override("ko"):
         korean = refused(student, exercise, assignment).messages[0]
     assert korean == (
         "이 실습은 시도 사이에 10분 간격이 필요합니다. "
-        f"다음 시도는 {next_at:%Y-%m-%d %H:%M} (Asia/Seoul)부터 가능합니다."
+        f"다음 시도는 {next_at:%Y-%m-%d %H:%M} KST (Asia/Seoul)부터 가능합니다."
     )
 
 

@@ -73,7 +73,7 @@ def test_a_direction_override_shows_as_a_marker_and_its_notice_points_at_the_lin
     expect(row).to_have_text('RUN echo "safe ⟨U+202E⟩hs.lave"')
     expect(row.locator(".bidi-mark")).to_have_attribute("title", bidi)
     expect(page.locator('[data-role="dockerfile"] #L3')).to_have_text('CMD ["python"]')
-    expect(page.locator("#live .step-name")).to_have_text('[2/2] RUN echo "safe ⟨U+202E⟩hs.lave" (줄 2)')
+    expect(page.locator("#live .step-name")).to_have_text('RUN echo "safe ⟨U+202E⟩hs.lave" (줄 2)')
 
     notices = page.locator('#live [data-role="notices"]')
     expect(notices).to_be_visible()

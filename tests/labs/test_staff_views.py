@@ -864,3 +864,33 @@ def test_staff_do_not_see_what_a_student_practised_before_joining_their_run(worl
     listed = client.get("/runs/spring/submissions/").content.decode()
     assert f'href="/labs/submissions/{earlier.pk}/"' not in listed
     assert f'href="/labs/submissions/{world.practice.pk}/"' in listed
+
+
+def test_every_staff_page_shows_its_times_with_the_runs_zone(world: World) -> None:
+    """The run is in Seoul; a moment at 05:00 UTC is 14:00 KST on every page that shows it."""
+    moment = datetime(2027, 3, 2, 5, 0, 9, tzinfo=UTC)
+    Assignment.objects.filter(pk=world.assignment.pk).update(due_at=moment)
+    Extension.objects.filter(pk=world.extension.pk).update(due_at=moment)
+    Submission.objects.filter(pk=world.submission.pk).update(created_at=moment)
+    Regrade.objects.filter(pk=world.regrade.pk).update(created_at=moment)
+    base = f"/runs/spring/assignments/{world.assignment.pk}/"
+    instructor = client_for(world, "instructor")
+
+    def page(path: str) -> str:
+        response = instructor.get(path)
+        assert response.status_code == 200, path
+        return response.content.decode()
+
+    assert "Due 2027-03-02 14:00 KST (Asia/Seoul)" in page(f"{base}gradebook/")
+    student = world.users["student"].pk
+    detail = page(f"{base}gradebook/students/{student}/")
+    assert "Due 2027-03-02 14:00 KST (Asia/Seoul)" in detail
+    assert '<td class="nowrap">2027-03-02 14:00:09 KST</td>' in detail
+    assert '<td class="nowrap">2027-03-02 14:00 KST</td>' in page(f"{base}extensions/")
+    assert '<td class="nowrap">2027-03-02 14:00 KST</td>' in page("/runs/spring/submissions/")
+    assert "Started 2027-03-02 14:00 KST by" in page(f"{base}regrades/{world.regrade.pk}/")
+    assert ">2027-03-02 14:00 KST</time>" in page("/runs/spring/")
+    owner = Client(HTTP_ACCEPT_LANGUAGE="en")
+    owner.force_login(world.users["student"])
+    shown = owner.get(f"/labs/submissions/{world.submission.pk}/").content.decode()
+    assert "<time>2027-03-02 14:00:09 KST</time>" in shown

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.build import BuildRequest, StepSource, _ProgressParser, step_sources
+from sandbox.build import BuildRequest, StepSource, _ProgressParser, stages_needed, step_sources
 from sandbox.context import ContextError, build_context, read_context_dir
 from sandbox.dockerfile import parse
 from sandbox.limits import BuildLimits
@@ -136,31 +136,103 @@ def test_a_context_dir_with_a_symlink_out_of_it_is_refused(tmp_path: Path) -> No
         read_context_dir(tmp_path, cap_bytes=10_000)
 
 
-def test_step_sources_number_vertex_instructions_per_stage() -> None:
-    parsed = parse("ARG V=1\nFROM debian:bookworm-slim AS a\nENV X=1\nRUN true\nFROM a\nCOPY x y\n")
+def test_step_sources_number_vertex_instructions_per_stage_as_buildkit_does() -> None:
+    # BuildKit gives no number to a FROM that starts from an earlier stage or from scratch.
+    parsed = parse(
+        "ARG V=1\nFROM debian:bookworm-slim AS a\nENV X=1\nRUN true\nFROM a\nCOPY x y\n"
+        "FROM scratch AS files\nCOPY --from=1 z /z\n"
+    )
     assert step_sources(parsed) == (
         StepSource(0, "a", 1, "FROM debian:bookworm-slim AS a", 2),
         StepSource(0, "a", 2, "RUN true", 4, "true"),
-        StepSource(1, "", 1, "FROM a", 5),
-        StepSource(1, "", 2, "COPY x y", 6),
+        StepSource(1, "", 0, "FROM a", 5),
+        StepSource(1, "", 1, "COPY x y", 6),
+        StepSource(2, "files", 0, "FROM scratch AS files", 7),
+        StepSource(2, "files", 1, "COPY --from=1 z /z", 8),
     )
 
 
-def test_log_lines_lose_terminal_escape_codes_before_they_are_emitted() -> None:
+def test_a_stage_the_final_image_does_not_need_does_not_run() -> None:
+    parsed = parse(
+        "FROM debian:bookworm-slim AS base\nRUN true\n"
+        "FROM base AS unused\nRUN echo unused\n"
+        "FROM debian:bookworm-slim AS tools\nRUN echo tools\n"
+        "FROM scratch AS files\nCOPY a /a\n"
+        "FROM base\nCOPY --from=files /a /a\nRUN --mount=type=bind,from=tools,target=/t true\n"
+    )
+    assert stages_needed(parsed) == {0, 2, 3, 4}
+    assert [s.text for s in step_sources(parsed) if not s.runs] == ["FROM base AS unused", "RUN echo unused"]
+
+
+def events_of(dockerfile: str, lines: list[str]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    request = BuildRequest(
+        dockerfile=dockerfile, context_files={}, tag="t", labels={}, sources=step_sources(parse(dockerfile))
+    )
+    parser = _ProgressParser(request, events.append)
+    parser.announce()
+    for line in lines:
+        parser.feed(line)
+    return events
+
+
+def test_the_planned_steps_are_announced_waiting_in_dockerfile_order() -> None:
+    events = events_of(
+        "FROM debian:bookworm-slim AS build\nRUN make\nFROM debian:bookworm-slim\nCOPY --from=build /a /a\n",
+        [],
+    )
+    assert [(e["id"], e["name"], e["state"], e["order"], e["steps"], e["stage"]) for e in events] == [
+        ("s0.1", "FROM debian:bookworm-slim AS build", "waiting", 1, 4, "build"),
+        ("s0.2", "RUN make", "waiting", 2, 4, "build"),
+        ("s1.1", "FROM debian:bookworm-slim", "waiting", 3, 4, "stage-1"),
+        ("s1.2", "COPY --from=build /a /a", "waiting", 4, 4, "stage-1"),
+    ]
+
+
+def test_a_step_buildkit_merged_with_another_is_cached_once_its_stage_moves_on() -> None:
+    # Two stages FROM the same base: BuildKit reports the FROM once, under the first stage.
+    events = events_of(
+        "FROM debian:bookworm-slim AS build\nRUN make\nFROM debian:bookworm-slim\nCOPY --from=build /a /a\n",
+        [
+            "#4 [build 1/2] FROM docker.io/library/debian:bookworm-slim",
+            "#4 DONE 0.1s",
+            "#5 [build 2/2] RUN make",
+            "#5 0.120 \x1b[1;31mmaking\x1b[0m",
+            "#5 DONE 2.5s",
+            "#6 [stage-1 2/2] COPY --from=build /a /a",
+            "#6 DONE 0.0s",
+        ],
+    )
+    started = [(e["id"], e["state"]) for e in events[4:] if e["kind"] == "step"]
+    assert started == [
+        ("s0.1", "running"),
+        ("s0.1", "done"),
+        ("s0.2", "running"),
+        ("s0.2", "done"),
+        ("s1.1", "cached"),
+        ("s1.2", "running"),
+        ("s1.2", "done"),
+    ]
+    assert [(e["step"], e["line"]) for e in events if e["kind"] == "log"] == [
+        ("s0.2", "\x1b[1;31mmaking\x1b[0m")
+    ]
+
+
+def test_log_lines_keep_their_colours_and_lose_every_other_escape_code() -> None:
     events: list[dict[str, Any]] = []
     request = BuildRequest(dockerfile="", context_files={}, tag="t", labels={})
     parser = _ProgressParser(request, events.append)
     parser.feed("#5 [2/2] RUN make")
     parser.feed("#5 0.210 \x1b[1;31merror:\x1b[0m \x1b]0;a title\x07build \x1b[2Kfailed\x1b(B")
-    assert [e["line"] for e in events if e["kind"] == "log"] == ["error: build failed"]
+    assert [e["line"] for e in events if e["kind"] == "log"] == ["\x1b[1;31merror:\x1b[0m build failed"]
 
 
 @pytest.mark.docker
-def test_a_coloured_build_log_reaches_the_page_plain() -> None:
+def test_a_coloured_build_log_reaches_the_page_with_its_colour_only() -> None:
     nonce = uuid.uuid4().hex[:8]
-    result, events = run(f"FROM {BASE}\nRUN printf '\\033[32m{nonce} ok\\033[0m\\n'\n")
+    result, events = run(f"FROM {BASE}\nRUN printf '\\033]0;title\\007\\033[32m{nonce} ok\\033[0m\\n'\n")
     assert result.ok, result.message
-    assert [e["line"] for e in events if e["kind"] == "log"] == [f"{nonce} ok"]
+    assert [e["line"] for e in events if e["kind"] == "log"] == [f"\x1b[32m{nonce} ok\x1b[0m"]
 
 
 @pytest.mark.docker
@@ -173,3 +245,27 @@ def test_steps_of_a_long_dockerfile_keep_their_lines() -> None:
     assert (result.code, result.line) == ("run_failed", 5)
     first = next(e for e in events if e["kind"] == "step" and e["name"] == f"RUN echo {nonce}-1")
     assert (first["index"], first["total"], first["line"], first["internal"]) == (2, 11, 2, False)
+
+
+def test_a_cache_hit_reported_after_a_later_step_of_its_stage_keeps_its_row() -> None:
+    events = events_of(
+        "FROM debian:bookworm-slim\nRUN useradd app\nWORKDIR /app\n",
+        [
+            "#4 [1/3] FROM docker.io/library/debian:bookworm-slim",
+            "#4 DONE 0.0s",
+            "#6 [3/3] WORKDIR /app",
+            "#6 CACHED",
+            "#5 [2/3] RUN useradd app",
+            "#5 CACHED",
+        ],
+    )
+    steps = [(e["id"], e["state"]) for e in events[3:] if e["kind"] == "step"]
+    assert steps == [
+        ("s0.1", "running"),
+        ("s0.1", "done"),
+        ("s0.2", "cached"),  # presumed, when step 3 started
+        ("s0.3", "running"),
+        ("s0.3", "cached"),
+        ("s0.2", "running"),  # BuildKit's own report of it, under the same id
+        ("s0.2", "cached"),
+    ]
