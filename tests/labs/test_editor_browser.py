@@ -125,8 +125,8 @@ def test_the_editor_from_typing_to_graded_findings(stack, browser):
     assert page.evaluate(EDITOR_TEXT) == typed
     restore.click()
     dialog.get_by_role("button", name="Restore starter").click()
-    assert page.evaluate(EDITOR_TEXT) == starter
     expect(page.locator('[data-role="draft-note"]')).to_have_text("The starter was restored.")
+    assert page.evaluate(EDITOR_TEXT) == starter
 
     # A real submission: once graded, each failed or partial check sits on the lines it names.
     fill_dockerfile(page, QUICK)
