@@ -113,6 +113,8 @@ def test_the_editor_from_typing_to_graded_findings(stack, browser):
     page.reload()
     expect(page.locator('[data-role="draft-note"]')).to_contain_text("Your unsubmitted draft from")
     assert page.evaluate(EDITOR_TEXT) == typed
+    page.locator('[data-role="draft-note"]').scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "editor-draft-restored-desktop.png"))
 
     # "Restore starter" asks first, with Cancel focused; Cancel keeps the text, Restore puts the starter back.
     restore = page.locator('[data-role="restore-starter"]')
@@ -120,6 +122,7 @@ def test_the_editor_from_typing_to_graded_findings(stack, browser):
     dialog = page.locator('dialog[data-role="restore-dialog"]')
     expect(dialog).to_be_visible()
     assert page.evaluate("document.activeElement.value") == "cancel"
+    page.screenshot(path=str(SCREENSHOTS / "editor-restore-dialog-desktop.png"))
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
     assert page.evaluate(EDITOR_TEXT) == typed
