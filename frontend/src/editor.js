@@ -131,7 +131,10 @@ import { lintGutter, setDiagnostics, forEachDiagnostic } from "@codemirror/lint"
     setText(view, draft.dockerfile);
     if (ignoreView && typeof draft.dockerignore === "string") setText(ignoreView, draft.dockerignore);
     const when = new Date(draft.saved_at);
-    const shown = isNaN(when) ? "" : when.toLocaleString(lang === "ko" ? "ko-KR" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
+    let shown = "";
+    try {
+      if (!isNaN(when)) shown = when.toLocaleString(lang === "ko" ? "ko-KR" : "en-GB", { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    } catch (e) { shown = draft.saved_at; } // the note is said whatever the browser's dates can do
     showNote(i18n.restored.replace("{time}", shown));
   }
 
