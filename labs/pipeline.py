@@ -155,6 +155,69 @@ def score_payload(result: Score) -> dict[str, Any]:
     }
 
 
+REFUSED_TITLE = {"en": "Refused: this would not be built", "ko": "거부됨: 이대로는 빌드되지 않습니다"}
+
+
+def refusal_finding(
+    code: str, line: int | None, message: str, params: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A refusal as a finding, shaped like a check's payload, in the words the live panel uses."""
+    english = message[:1].upper() + message[1:]
+    return {
+        "kind": "refusal",
+        "criterion": code,
+        "verdict": "fail",
+        "lines": [line] if line else [],
+        "title": dict(REFUSED_TITLE),
+        "detail": {"en": english, "ko": korean(code, message, params, line)},
+        "why": {"en": "", "ko": ""},
+        "fix": {"en": "", "ko": ""},
+    }
+
+
+def static_findings(
+    *,
+    spec: ExerciseSpec,
+    dockerfile: str,
+    dockerignore: str,
+    engine_supports_heredocs: bool,
+    host_platform: str,
+) -> list[dict[str, Any]]:
+    """What `grade` says of this text before it builds anything: the policy's refusals (then
+    nothing else, as a submission stops there), or the exercise's Dockerfile criteria, each as
+    the payload of the check event the live panel shows. The base images' digests are taken
+    on trust (no engine lookup), and the engine rewrite is not run: both are checked again
+    when the text is submitted."""
+    violations = policy.check_dockerfile(
+        dockerfile.encode("utf-8"),
+        allowed_bases=list(spec.allowed_bases),
+        max_bytes=spec.limits.dockerfile_cap_bytes,
+        engine_supports_heredocs=engine_supports_heredocs,
+        host_platform=host_platform,
+    )
+    if violations:
+        return [refusal_finding(v.code, v.line, v.message, v.params) for v in violations]
+    try:
+        parsed = parse(dockerfile)
+    except DockerfileSyntaxError as exc:
+        return [refusal_finding(exc.code, exc.line, str(exc))]
+    rubric = effective_rubric(spec)
+    registry = all_criteria()
+    static_ids = [i.id for i in rubric.items if registry[i.id].criterion.source == "dockerfile"]
+    try:
+        results = run_static(
+            dockerfile,
+            parsed,
+            dockerignore=dockerignore or None,
+            context_paths=frozenset(spec.context_files),
+            options_by_id={i: rubric.options_for(i) for i in static_ids},
+            only=static_ids,
+        )
+    except DockerfileSyntaxError as exc:
+        return [refusal_finding(exc.code, exc.line, str(exc))]
+    return [{"kind": "check", **check_payload(result, rubric)} for result in results]
+
+
 def grade(
     *,
     spec: ExerciseSpec,

@@ -16,10 +16,15 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseRun, Membership, Session
 from courses.templatetags.layerlab import format_when
-from labs import rules
+from labs import pipeline, rules
 from labs.charts import megabytes
+from labs.grading.catalogue import Text
 from labs.grading.registry import all_criteria
+from labs.grading.rubric import rubric_from_data
 from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission, SubmissionEvent
+from labs.pipeline import ExerciseSpec
+from sandbox import engine
+from sandbox.limits import BuildLimits
 
 
 def user_is_course_staff(user: AbstractBaseUser | AnonymousUser, exercise: Exercise) -> bool:
@@ -659,6 +664,72 @@ def regrade_preview_overrides(regrade: Regrade) -> dict[int, tuple[str, float | 
         pk: (status, score)
         for pk, status, score in done.values_list("submission_id", "new_status", "new_score")
     }
+
+
+def _lint_spec(exercise: Exercise) -> ExerciseSpec:
+    """As much of the grading spec as the Dockerfile criteria read: the context's paths (a
+    large provided file by its path only, never read), the allowlist and the rubric."""
+    files: dict[str, str | bytes] = dict(exercise.context_files)
+    files.update({a["path"]: b"" for a in exercise.assets or []})
+    return ExerciseSpec(
+        context_files=files,
+        allowed_bases=tuple(exercise.allowed_base_images),
+        limits=BuildLimits(),
+        rubric=rubric_from_data(exercise.rubric, filename=f"exercise {exercise.slug}")
+        if exercise.rubric
+        else None,
+        behaviour_tests=exercise.behaviour_tests or {},
+        benchmark=exercise.benchmark or {},
+    )
+
+
+def _engine_info() -> tuple[bool, str]:
+    """Whether the engine builds heredocs, and its platform; the engine's defaults when it
+    cannot be asked (the findings before a build are advice, the build checks again)."""
+    try:
+        return engine.supports_heredocs(), engine.host_platform()
+    except Exception:  # an engine that is down is not the student's problem
+        return True, "linux/amd64"
+
+
+def exercise_static_findings(
+    *, exercise: Exercise, dockerfile: str, dockerignore: str
+) -> list[dict[str, Any]]:
+    """What grading would say of this text before building it: the policy's refusals, or the
+    exercise's Dockerfile criteria, in the shape of the live panel's check events."""
+    heredocs, platform = _engine_info()
+    return pipeline.static_findings(
+        spec=_lint_spec(exercise),
+        dockerfile=dockerfile.replace("\r\n", "\n"),
+        dockerignore=dockerignore.replace("\r\n", "\n"),
+        engine_supports_heredocs=heredocs,
+        host_platform=platform,
+    )
+
+
+@dataclass(frozen=True)
+class DockerignoreExpected:
+    """Why an exercise's page shows the .dockerignore field open: the criterion that grades it
+    (with its points) or the reference solution that has one."""
+
+    title: Text | None
+    points: float
+
+
+def exercise_expects_dockerignore(*, exercise: Exercise) -> DockerignoreExpected | None:
+    """An exercise expects a .dockerignore when its rubric scores the criterion about one
+    (`opt.dockerignore`, or `sec.no_secret_files`, which a .dockerignore answers) or its
+    reference solution ships one."""
+    rubric = pipeline.effective_rubric(_lint_spec(exercise))
+    total = sum(i.weight for i in rubric.items) or 1.0
+    registry = all_criteria()
+    for cid in ("opt.dockerignore", "sec.no_secret_files"):
+        item = rubric.item(cid)
+        if item is not None and item.weight > 0:
+            return DockerignoreExpected(registry[cid].criterion.title, round(100 * item.weight / total, 1))
+    if exercise.solution_dockerignore.strip():
+        return DockerignoreExpected(None, 0.0)
+    return None
 
 
 SUMMARY_KEYS = ("index", "size", "wasted", "instruction", "line", "files_total", "trimmed", "changes")

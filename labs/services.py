@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import redis
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -909,3 +911,27 @@ def extension_revoke(*, extension: Extension) -> None:
         assignment_id, user_id = extension.assignment_id, extension.user_id
         extension.delete()
         gradebook_changed(assignment_id=assignment_id, user_id=user_id)
+
+
+@functools.cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+
+
+def lint_rate_take(*, user: AbstractBaseUser) -> int:
+    """Counts one static check of a draft against the user's allowance per minute (kept in
+    Redis, so every web process shares it). Returns 0 when it may run, else the seconds until
+    the next minute starts. Redis unreachable: the check runs (it is bounded anyway)."""
+    window = int(time.time() // 60)
+    key = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:lint:{user.pk}:{window}"
+    try:
+        pipe = _redis().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count = int(pipe.execute()[0])
+    except redis.RedisError:
+        log.warning("lint rate limit: Redis unreachable, not counted")
+        return 0
+    if count > settings.LAYERLAB_LINT_PER_MINUTE:
+        return max(1, 60 - int(time.time() % 60))
+    return 0

@@ -6,12 +6,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.markdown import render as render_markdown
 from courses.selectors import course_can_author
 from courses.templatetags.layerlab import localized
+from labs import pipeline
 from labs.charts import attempts_chart
 from labs.grading.catalogue import korean
 from labs.models import Exercise
@@ -21,6 +24,8 @@ from labs.selectors import (
     assignments_accepting,
     attempts_compare,
     exercise_attempts,
+    exercise_expects_dockerignore,
+    exercise_static_findings,
     standing_line,
     standing_refusal_text,
     submission_get_for_user,
@@ -30,7 +35,7 @@ from labs.selectors import (
     submission_neighbours,
 )
 from labs.selectors_context import context_tree
-from labs.services import submission_create
+from labs.services import lint_rate_take, submission_create
 from sandbox import policy
 from sandbox.limits import BuildLimits
 from sandbox.policy import Violation
@@ -108,8 +113,49 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
             "refused": bool(refusals),
             "previous": submissions[0] if refusals and submissions else None,
             "can_author": course_can_author(request.user, exercise.course),
+            "dockerignore_expected": exercise_expects_dockerignore(exercise=exercise),
+            "editor_data": {
+                "starter": exercise.starter_dockerfile,
+                "lint_url": reverse("labs:lint", kwargs={"course_slug": course_slug, "slug": slug}),
+                # The draft is kept per exercise, and per assignment on an assignment's page.
+                "draft_key": f"layerlab:draft:{exercise.pk}:{assignment.pk if assignment else 0}",
+                "graded": {"submission": current.pk, "dockerfile": current.dockerfile} if current else None,
+                "posted": request.method == "POST",
+            },
         },
     )
+
+
+@require_POST
+def exercise_lint(request: HttpRequest, course_slug: str, slug: str) -> JsonResponse:
+    """The static findings on a draft, for the editor as the student types: the same policy
+    and Dockerfile criteria a submission meets before its build. Answers in JSON only."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": _("Log in again to check your Dockerfile.")}, status=401)
+    exercise = get_object_or_404(
+        Exercise.objects.select_related("session__course"), course__slug=course_slug, slug=slug
+    )
+    cap = BuildLimits().dockerfile_cap_bytes
+    # Percent-encoding at most triples the bytes: a larger body is refused unread.
+    if int(request.META.get("CONTENT_LENGTH") or 0) > 3 * (cap + 16 * 1024) + 4096:
+        message = _("The Dockerfile is larger than %(kib)s KiB.") % {"kib": cap // 1024}
+        return JsonResponse({"error": message}, status=413)
+    wait = lint_rate_take(user=request.user)
+    if wait:
+        message = _("Checking paused: too many checks in a minute. It resumes in %(seconds)s s.")
+        return JsonResponse({"error": message % {"seconds": wait}, "retry_after": wait}, status=429)
+    ignore = request.POST.get("dockerignore", "").replace("\r\n", "\n")
+    if len(ignore.encode("utf-8")) > 16 * 1024:
+        return JsonResponse({"error": _("The .dockerignore is larger than 16 KiB.")}, status=413)
+    text, refused = _posted_dockerfile(request)
+    if len(text.replace("\r\n", "\n").encode("utf-8")) > cap:
+        message = _("The Dockerfile is larger than %(kib)s KiB.") % {"kib": cap // 1024}
+        return JsonResponse({"error": message}, status=413)
+    if refused is not None:
+        findings = [pipeline.refusal_finding(refused.code, refused.line, refused.message, refused.params)]
+    else:
+        findings = exercise_static_findings(exercise=exercise, dockerfile=text, dockerignore=ignore)
+    return JsonResponse({"findings": findings})
 
 
 def _posted_dockerfile(request: HttpRequest) -> tuple[str, Violation | None]:

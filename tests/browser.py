@@ -79,3 +79,21 @@ def axe_report(violations: list[dict[str, Any]], where: str = "") -> str:
             head = f"{where}[{v['impact']}] {v['id']} ({v['help']}): {node['target']}"
             lines.append(f"{head}\n    {node['summary']}\n    {node['html']}")
     return "\n".join(lines)
+
+
+def fill_dockerfile(page: Page, text: str) -> None:
+    """Replaces the Dockerfile on the exercise page: in the code editor when the bundle is there
+    (it hides the textarea it keeps in sync), else in the textarea."""
+    if page.evaluate("typeof window.layerlabEditor === 'object'"):
+        page.evaluate("(text) => window.layerlabEditor.setText(text)", text)
+    else:
+        page.fill("#dockerfile", text)
+
+
+EDITOR_SELECTION = """(() => {
+  const view = window.layerlabEditor.view;
+  const sel = view.state.selection.main;
+  return [view.contentDOM.contains(document.activeElement) || document.activeElement === view.contentDOM,
+          view.state.sliceDoc(sel.from, sel.to), sel.head === sel.from];
+})()"""
+"""Whether the code editor has the focus, the text it has selected, and whether the cursor is at its start."""

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from courses.models import Membership, Session
 from labs.models import Assignment, Exercise, Regrade, RegradeItem, Submission
-from tests.browser import axe_report, axe_violations, login
+from tests.browser import axe_report, axe_violations, fill_dockerfile, login
 from tests.conftest import Stack, wait_finished
 from tests.factories import (
     AssignmentFactory,
@@ -102,7 +102,7 @@ def graded_submission(browser: Browser, stack: Stack, w: World) -> Submission:
     login(page, stack.base_url, "ari")
     for text in (SOLUTION, BROKEN):
         page.goto(f"{stack.base_url}{w.graded.get_absolute_url()}?assignment={w.assignment.pk}")
-        page.fill("#dockerfile", text)
+        fill_dockerfile(page, text)
         page.click("#submit-button")
         expect(page.locator("#live")).to_have_attribute("data-finished", "true", timeout=240_000)
     page.close()

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from courses.models import Membership
 from labs.models import Assignment, Submission
-from tests.browser import login
+from tests.browser import fill_dockerfile, login
 from tests.factories import (
     AssignmentFactory,
     CourseRunFactory,
@@ -85,7 +85,7 @@ def test_a_student_submits_to_an_assignment_and_sees_one_attempt_fewer_left(stac
     expect(page.locator('[data-role="standing"]')).to_have_text(
         "3 of 3 attempts left · due in 3 h (Asia/Seoul)"
     )
-    page.fill("#dockerfile", SOLUTION)
+    fill_dockerfile(page, SOLUTION)
     page.click("#submit-button")
 
     expect(page.locator("#live")).to_have_attribute("data-finished", "true", timeout=240_000)
@@ -165,7 +165,7 @@ def test_the_instructor_creates_an_assignment_sees_the_score_arrive_live_and_exp
     login(page, stack.base_url, "jiwoo")
     page.goto(stack.base_url + assignment_path(assignment))
     page.get_by_role("link", name="Run as a user").click()
-    page.fill("#dockerfile", SOLUTION)
+    fill_dockerfile(page, SOLUTION)
     page.click("#submit-button")
     expect(page.locator('#live [data-role="score"] .score-value')).to_have_text(
         "100.0 / 100", timeout=240_000

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from labs.events import event_emit
 from labs.models import Submission
-from tests.browser import login
+from tests.browser import fill_dockerfile, login
 from tests.factories import ExerciseFactory, SubmissionFactory, UserFactory
 from tests.live import ARTIFACTS
 
@@ -66,7 +66,7 @@ def test_a_two_stage_build_shows_its_steps_in_order_a_searchable_coloured_log_an
     nonce = uuid.uuid4().hex[:10]
     page = student_page(browser, stack, "minji", DESKTOP)
     page.goto(stack.base_url + exercise.get_absolute_url())
-    page.fill("#dockerfile", two_stage(nonce))
+    fill_dockerfile(page, two_stage(nonce))
     page.click("#submit-button")
 
     live = page.locator("#live")
@@ -197,7 +197,7 @@ def test_a_refused_base_is_not_built_and_says_why_with_its_lines(stack, browser)
     exercise = ExerciseFactory()
     page = student_page(browser, stack, "jiho", DESKTOP)
     page.goto(stack.base_url + exercise.get_absolute_url())
-    page.fill("#dockerfile", "FROM ubuntu:latest\nRUN apt-get update\nFROM alpine:3\n")
+    fill_dockerfile(page, "FROM ubuntu:latest\nRUN apt-get update\nFROM alpine:3\n")
     page.click("#submit-button")
 
     live = page.locator("#live")
@@ -233,7 +233,7 @@ def test_a_refused_form_shows_the_refusal_and_no_earlier_result(stack, browser, 
     page = student_page(browser, stack, user.username, PHONE)
     page.goto(stack.base_url + exercise.get_absolute_url())
     expect(page.locator('#live [data-role="live-title"]')).to_have_text(f"Submission #{earlier.pk}")
-    page.fill("#dockerfile", dockerfile)
+    fill_dockerfile(page, dockerfile)
     page.click("#submit-button")
 
     expect(page.locator(".msg-error")).to_have_text(reason)
@@ -310,7 +310,7 @@ def test_a_failed_build_shows_the_step_that_failed(stack, browser):
     nonce = uuid.uuid4().hex[:10]
     page = student_page(browser, stack, "taeyang", PHONE)
     page.goto(stack.base_url + exercise.get_absolute_url())
-    page.fill("#dockerfile", f"FROM python:3.11-slim\nRUN echo {nonce} && exit 3\nRUN echo never\n")
+    fill_dockerfile(page, f"FROM python:3.11-slim\nRUN echo {nonce} && exit 3\nRUN echo never\n")
     page.click("#submit-button")
 
     live = page.locator("#live")

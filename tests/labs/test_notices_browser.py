@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from labs.events import event_emit
 from labs.models import Submission
-from tests.browser import login
+from tests.browser import fill_dockerfile, login
 from tests.factories import SubmissionFactory, UserFactory
 
 pytestmark = [
@@ -93,6 +93,6 @@ def test_a_direction_override_shows_as_a_marker_and_its_notice_points_at_the_lin
         "보이지 않는 방향 제어 문자가 있습니다. 화면에 보이는 것과 실행되는 것이 다를 수 있습니다 — "
         f"줄 2: {bidi}"
     )
-    page.fill("#dockerfile", TROJAN.replace("\u202e", ""))
+    fill_dockerfile(page, TROJAN.replace("\u202e", ""))
     expect(warning).to_be_hidden()
     page.close()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from labs.models import Submission
-from tests.browser import login
+from tests.browser import EDITOR_SELECTION, fill_dockerfile, login
 from tests.factories import ExerciseFactory, UserFactory
 from tests.labs.test_submission_flow import GOOD_MULTI_STAGE
 
@@ -32,7 +32,7 @@ def open_exercise(browser, stack, username: str, **page_options):  # type: ignor
 
 
 def submit(page, dockerfile: str) -> None:  # type: ignore[no-untyped-def]
-    page.fill("#dockerfile", dockerfile)
+    fill_dockerfile(page, dockerfile)
     page.click("#submit-button")
 
 
@@ -70,11 +70,7 @@ def test_a_failing_criterion_links_to_its_line_in_the_editor(stack, browser):
     check = page.locator('#live .check[data-criterion="opt.exec_form"]')
     expect(check).to_have_attribute("data-verdict", "fail")
     check.locator(".line-link").first.click()
-    selected = page.evaluate(
-        "(() => { const e = document.getElementById('dockerfile');"
-        " return [document.activeElement.id, e.value.slice(e.selectionStart, e.selectionEnd)]; })()"
-    )
-    assert selected == ["dockerfile", "CMD python /app/app.py"]
+    assert page.evaluate(EDITOR_SELECTION) == [True, "CMD python /app/app.py", True]
     check.locator("summary").click()
     expect(check.locator(".fix")).to_contain_text("CMD")
     page.close()
