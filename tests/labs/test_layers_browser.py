@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from labs.models import Submission
 from sandbox import engine
-from tests.browser import login
+from tests.browser import fill_dockerfile, login
 from tests.factories import ExerciseFactory, UserFactory
 from tests.live import ROOT
 
@@ -63,7 +63,7 @@ def test_layer_bars_a_layers_files_live_scores_and_two_attempts_compared(stack, 
     page.goto(stack.base_url + exercise.get_absolute_url())
     nonce = uuid.uuid4().hex
 
-    page.fill("#dockerfile", _dockerfile(nonce, user=False))
+    fill_dockerfile(page, _dockerfile(nonce, user=False))
     page.click("#submit-button")
     first = Submission.objects.get(owner__username="layla")
     _finished(page, first.pk)
@@ -98,7 +98,7 @@ def test_layer_bars_a_layers_files_live_scores_and_two_attempts_compared(stack, 
     assert _axe(page, "#layers") == []
     section.screenshot(path=str(SCREENSHOTS / "layers-section-desktop.png"))
 
-    page.fill("#dockerfile", _dockerfile(nonce, user=True))
+    fill_dockerfile(page, _dockerfile(nonce, user=True))
     page.click("#submit-button")
     second = Submission.objects.filter(owner__username="layla").exclude(pk=first.pk).get()
     _finished(page, second.pk)
