@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from labs.models import Submission
 from sandbox import engine
-from tests.browser import fill_dockerfile, login
+from tests.browser import axe_report, axe_violations, fill_dockerfile, login
 from tests.factories import ExerciseFactory, UserFactory
 from tests.live import ROOT
 
@@ -22,20 +22,6 @@ pytestmark = [
 ]
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _axe(page, selector: str, exclude: tuple[str, ...] = ()) -> list[str]:  # type: ignore[no-untyped-def]
-    """axe-core's critical and serious findings inside `selector`, outside `exclude`
-    (frontend/: npm ci)."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        "async ([sel, ex]) => (await axe.run({include: [[sel]], exclude: ex.map(e => [e])})).violations"
-        ".filter(v => v.impact === 'critical' || v.impact === 'serious')"
-        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)",
-        [selector, list(exclude)],
-    )
-    return list(found)
 
 
 def _dockerfile(nonce: str, *, user: bool) -> str:
@@ -95,7 +81,8 @@ def test_layer_bars_a_layers_files_live_scores_and_two_attempts_compared(stack, 
     page.keyboard.press("Enter")  # a directory opens from the keyboard
     expect(tree.locator("li.file", has_text="one.txt")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "layers-exercise-desktop.png"), full_page=True)
-    assert _axe(page, "#layers") == []
+    found = axe_violations(page)
+    assert found == [], axe_report(found, "exercise page with layers: ")
     section.screenshot(path=str(SCREENSHOTS / "layers-section-desktop.png"))
 
     fill_dockerfile(page, _dockerfile(nonce, user=True))
@@ -120,8 +107,8 @@ def test_layer_bars_a_layers_files_live_scores_and_two_attempts_compared(stack, 
     expect(page.locator('[data-role="verdict-changes"] tr[data-criterion="sec.final_user"]')).to_have_count(1)
     assert changes.count() >= 1
     page.screenshot(path=str(SCREENSHOTS / "history-desktop.png"), full_page=True)
-    # The breadcrumb's contrast is the shared stylesheet's (issue 11's "small things").
-    assert _axe(page, "main", exclude=(".crumbs",)) == []
+    found = axe_violations(page)
+    assert found == [], axe_report(found, "history page: ")
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-US")
     login(phone, stack.base_url, "layla")
