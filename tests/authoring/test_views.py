@@ -404,7 +404,11 @@ def test_trying_a_dockerfile_as_a_student_makes_a_trial_kept_out_of_the_exercise
         "FROM python:3.11-slim\nUSER 1000\n",
         ".git\n",
     )
-    assert c.get(response["Location"]).status_code == 200
+    shown = c.get(response["Location"])
+    assert shown.status_code == 200
+    assert text(shown.content.decode(), "trial-note") == (
+        "스태프의 시험 제출입니다. 성적표, 통계, 제출 횟수 제한, 어떤 기록에도 들어가지 않습니다."
+    )
     page = c.get(exercise.get_absolute_url()).content.decode()
     assert texts(page, "history-title") == []
     assert text(page, "author-links") == "이 실습 편집 · 학생처럼 Dockerfile 시험해 보기"
