@@ -168,6 +168,8 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["owner", "exercise", "-created_at"]),
             models.Index(fields=["assignment", "owner", "exercise"]),
+            # The staff lists (a run's submissions, newest first) read in this order.
+            models.Index(fields=["-created_at", "-id"], name="labs_submission_newest"),
         ]
 
     def __str__(self) -> str:
