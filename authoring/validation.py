@@ -54,47 +54,43 @@ def _too_big(field: str, text: str) -> Problem | None:
     return None
 
 
-def _load(field: str, text: str) -> tuple[Any, dict[tuple[Any, ...], int]] | Problem:
+def _load(field: str, text: str) -> tuple[Any, dict[tuple[Any, ...], int]] | Checked:
+    """The field's YAML and the line of each key, or what to answer at once: a problem (too
+    big, not YAML) or, for an empty field, nothing set and nothing wrong."""
+    if (big := _too_big(field, text)) is not None:
+        return Checked({}, big)
+    if not text.strip():
+        return Checked({}, None)
     try:
-        return load_yaml_with_lines(text, field)
+        data, lines = load_yaml_with_lines(text, field)
     except RubricError as exc:
-        return Problem(field, exc.line, exc.message)
+        return Checked({}, Problem(field, exc.line, exc.message))
+    if data is None:
+        return Checked({}, None)
+    return data, lines
 
 
 def rubric_check(text: str) -> Checked:
     """The rubric as the `rubric:` key of exercise.yaml holds it; empty text is no rubric (every
     criterion at its default weight), as in the files."""
-    field = "rubric"
-    if (big := _too_big(field, text)) is not None:
-        return Checked({}, big)
-    if not text.strip():
-        return Checked({}, None)
-    loaded = _load(field, text)
-    if isinstance(loaded, Problem):
-        return Checked({}, loaded)
+    loaded = _load("rubric", text)
+    if isinstance(loaded, Checked):
+        return loaded
     data, lines = loaded
-    if data is None:
-        return Checked({}, None)
     try:
-        return Checked(rubric_from_data(data, filename=field, lines=lines).as_data(), None)
+        return Checked(rubric_from_data(data, filename="rubric", lines=lines).as_data(), None)
     except RubricError as exc:
-        return Checked({}, Problem(field, exc.line, exc.message))
+        return Checked({}, Problem("rubric", exc.line, exc.message))
 
 
 def tests_check(text: str) -> Checked:
     """The behaviour tests as the `tests:` key holds them: a container-structure-test mapping,
     validated as `check_course` and the grader validate it."""
     field = "tests"
-    if (big := _too_big(field, text)) is not None:
-        return Checked({}, big)
-    if not text.strip():
-        return Checked({}, None)
     loaded = _load(field, text)
-    if isinstance(loaded, Problem):
-        return Checked({}, loaded)
+    if isinstance(loaded, Checked):
+        return loaded
     data, lines = loaded
-    if data is None:
-        return Checked({}, None)
     if not isinstance(data, dict):
         return Checked({}, Problem(field, lines.get(()), "tests must be a container-structure-test mapping"))
     try:
