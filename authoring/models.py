@@ -11,7 +11,25 @@ from django.conf import settings
 from django.db import models
 
 
-class SessionRevision(models.Model):
+class Revision(models.Model):
+    """What every revision records besides the text: why, who, when, and the revision it
+    restored, if it was a restore."""
+
+    note = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    restored_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class SessionRevision(Revision):
     """One saved version of a lesson's Markdown in one language (`body_md` or `body_md_en`)."""
 
     class Field(models.TextChoices):
@@ -21,24 +39,15 @@ class SessionRevision(models.Model):
     session = models.ForeignKey("courses.Session", on_delete=models.CASCADE, related_name="revisions")
     field = models.CharField(max_length=16, choices=Field.choices, default=Field.KO)
     text = models.TextField(blank=True)
-    note = models.CharField(max_length=200, blank=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    restored_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Revision.Meta):
         indexes = [models.Index(fields=["session", "field", "-created_at"])]
 
     def __str__(self) -> str:
         return f"{self.session_id} {self.field} #{self.pk}"
 
 
-class ExerciseRevision(models.Model):
+class ExerciseRevision(Revision):
     """One saved version of what an author edits of an exercise: both instructions, and the
     rubric and behaviour tests as the YAML they typed (its data is on the exercise)."""
 
@@ -47,17 +56,6 @@ class ExerciseRevision(models.Model):
     instructions_en = models.TextField(blank=True)
     rubric_yaml = models.TextField(blank=True)
     tests_yaml = models.TextField(blank=True)
-    note = models.CharField(max_length=200, blank=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    restored_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.exercise_id} #{self.pk}"
