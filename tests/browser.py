@@ -83,7 +83,10 @@ def axe_report(violations: list[dict[str, Any]], where: str = "") -> str:
 
 def fill_dockerfile(page: Page, text: str) -> None:
     """Replaces the Dockerfile on the exercise page: in the code editor when the bundle is there
-    (it hides the textarea it keeps in sync), else in the textarea."""
+    (it hides the textarea it keeps in sync), else in the textarea. A page reached by a click may
+    still be loading: the editor exists once the page's deferred scripts have run."""
+    page.wait_for_selector("#dockerfile", state="attached")
+    page.wait_for_load_state("load")
     if page.evaluate("typeof window.layerlabEditor === 'object'"):
         page.evaluate("(text) => window.layerlabEditor.setText(text)", text)
     else:

@@ -50,7 +50,9 @@ import { lintGutter, setDiagnostics, forEachDiagnostic } from "@codemirror/lint"
   // One editor over one textarea: every change is written back and announced with an `input`
   // event (live.js's invisible-character warning listens to it).
   function mount(textarea, { labelId, describedBy, dockerfile, onChange }) {
-    const attrs = { "aria-labelledby": labelId };
+    // contenteditable is focusable already; the explicit tabindex says so to checkers (axe's
+    // scrollable-region-focusable looks for focusable content inside the editor's scroller).
+    const attrs = { "aria-labelledby": labelId, tabindex: "0" };
     if (describedBy) attrs["aria-describedby"] = describedBy;
     const extensions = [
       lineNumbers(),
