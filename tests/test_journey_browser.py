@@ -8,6 +8,7 @@ test-artifacts/screenshots/journey-*.png."""
 
 from __future__ import annotations
 
+import uuid
 from io import StringIO
 from pathlib import Path
 
@@ -35,9 +36,11 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-# No download and a pause long enough to reload in: builds in about ten seconds. Line 5 is in
-# shell form, a finding the editor shows before building.
-FIRST = "FROM node:18-bookworm-slim\nWORKDIR /app\nCOPY . .\nRUN sleep 6 && echo slept-once\n"
+# No download and a pause long enough to reload in: builds in about ten seconds (the nonce keeps
+# the engine's build cache from answering for the pause). Line 5 is in shell form, a finding the
+# editor shows before building.
+NONCE = uuid.uuid4().hex[:12]
+FIRST = f"FROM node:18-bookworm-slim\nWORKDIR /app\nCOPY . .\nRUN sleep 6 && echo slept-once-{NONCE}\n"
 FIRST_CMD = "CMD node dist/server.js"
 SECOND = FIRST + 'USER node\nCMD ["node", "dist/server.js"]\n'
 
@@ -99,7 +102,7 @@ def test_a_student_edits_builds_reloads_and_compares_then_the_instructor_edits_t
     assert first.status == Submission.Status.DONE
     rows = page.locator("#live .step").count()
     expect(page.locator('#live [data-role="progress-text"]')).to_have_text(f"{rows} of {rows} steps done")
-    expect(page.locator("#live .log-line", has_text="slept-once")).to_have_count(1)
+    expect(page.locator("#live .log-line", has_text=f"slept-once-{NONCE}")).to_have_count(1)
 
     # The graded findings on their lines, the panel's line button moving the cursor, the layer bars.
     named = worst_by_line([e.payload for e in SubmissionEvent.objects.filter(submission=first, kind="check")])
