@@ -202,20 +202,28 @@ def static_findings(
     except DockerfileSyntaxError as exc:
         return [refusal_finding(exc.code, exc.line, str(exc))]
     rubric = effective_rubric(spec)
-    registry = all_criteria()
-    static_ids = [i.id for i in rubric.items if registry[i.id].criterion.source == "dockerfile"]
     try:
-        results = run_static(
-            dockerfile,
-            parsed,
-            dockerignore=dockerignore or None,
-            context_paths=frozenset(spec.context_files),
-            options_by_id={i: rubric.options_for(i) for i in static_ids},
-            only=static_ids,
-        )
+        results = _static_results(spec, rubric, dockerfile, parsed, dockerignore)
     except DockerfileSyntaxError as exc:
         return [refusal_finding(exc.code, exc.line, str(exc))]
     return [{"kind": "check", **check_payload(result, rubric)} for result in results]
+
+
+def _static_results(
+    spec: ExerciseSpec, rubric: Rubric, dockerfile: str, parsed: ParsedDockerfile, dockerignore: str
+) -> list[CheckResult]:
+    """The rubric's Dockerfile criteria on this text: what `grade` streams before it builds and
+    what the editor shows before building are one computation."""
+    registry = all_criteria()
+    static_ids = [i.id for i in rubric.items if registry[i.id].criterion.source == "dockerfile"]
+    return run_static(
+        dockerfile,
+        parsed,
+        dockerignore=dockerignore or None,
+        context_paths=frozenset(spec.context_files),
+        options_by_id={i: rubric.options_for(i) for i in static_ids},
+        only=static_ids,
+    )
 
 
 def grade(
@@ -282,16 +290,8 @@ def grade(
     rubric = effective_rubric(spec)
     wanted = {i.id for i in rubric.items}
     registry = all_criteria()
-    static_ids = [i for i in wanted if registry[i].criterion.source == "dockerfile"]
     try:
-        for result in run_static(
-            dockerfile,
-            parsed,
-            dockerignore=dockerignore or None,
-            context_paths=frozenset(spec.context_files),
-            options_by_id={i: rubric.options_for(i) for i in static_ids},
-            only=static_ids,
-        ):
+        for result in _static_results(spec, rubric, dockerfile, parsed, dockerignore):
             outcome.results.append(result)
             sink.check(check_payload(result, rubric))
     except DockerfileSyntaxError as exc:  # a bound on reading student text was reached
