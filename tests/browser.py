@@ -14,6 +14,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 """axe-core from the locked npm build (`cd frontend && npm ci`), injected into the page under test."""
 
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+"""Where browser tests save the pages they show (looked at by people, kept as CI artefacts)."""
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

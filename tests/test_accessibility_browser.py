@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from courses.models import Membership, Session
 from labs.models import Assignment, Exercise, Regrade, RegradeItem, Submission
-from tests.browser import axe_report, axe_violations, fill_dockerfile, login
+from tests.browser import DESKTOP, PHONE, SCREENSHOTS, axe_report, axe_violations, fill_dockerfile, login
 from tests.conftest import Stack, wait_finished
 from tests.factories import (
     AssignmentFactory,
@@ -39,9 +39,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "content" / "image-optimisation"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 CONFIGS = [("ko", DESKTOP), ("ko", PHONE), ("en", DESKTOP), ("en", PHONE)]
 LOCALES = {"ko": "ko-KR", "en": "en-US"}
 

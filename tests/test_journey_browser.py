@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from courses.models import Membership
 from labs.models import Exercise, Submission, SubmissionEvent
-from tests.browser import fill_dockerfile, login
+from tests.browser import DESKTOP, PHONE, SCREENSHOTS, fill_dockerfile, login
 from tests.conftest import wait_finished
 from tests.factories import CourseRunFactory, MembershipFactory, UserFactory
 from tests.labs.test_editor_browser import worst_by_line
@@ -32,9 +32,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "content" / "image-optimisation"
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 # No download and a pause long enough to reload in: builds in about ten seconds (the nonce keeps
 # the engine's build cache from answering for the pause). Line 5 is in shell form, a finding the
@@ -48,10 +45,10 @@ SECOND = FIRST + 'USER node\nCMD ["node", "dist/server.js"]\n'
 def shoot(page: Page, name: str) -> None:
     """The page at desktop and phone width, whole; the page never scrolls sideways on a phone."""
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(SHOTS / f"journey-{name}-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"journey-{name}-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), name
-    page.screenshot(path=str(SHOTS / f"journey-{name}-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"journey-{name}-phone.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
 
 
@@ -66,7 +63,7 @@ def test_a_student_edits_builds_reloads_and_compares_then_the_instructor_edits_t
     UserFactory(username="jun")
     run = CourseRunFactory(course=exercise.course, slug="journey-term")
     MembershipFactory(run=run, role=Membership.Role.INSTRUCTOR, user=UserFactory(username="prof-jun"))
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     context = browser.new_context(locale="en-US", viewport=DESKTOP)
     page = context.new_page()

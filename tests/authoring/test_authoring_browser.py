@@ -6,20 +6,17 @@ verdict. Screenshots at desktop and phone width go to test-artifacts/screenshots
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from authoring.models import ExerciseCheck, SessionRevision
 from courses.models import Membership
 from labs.models import Submission
-from tests.browser import login
+from tests.browser import SCREENSHOTS, login
 from tests.factories import CourseRunFactory, ExerciseFactory, MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 SOLUTION = 'FROM python:3.11-slim\nCOPY app.py /app/app.py\nUSER 10001\nCMD ["python", "/app/app.py"]\n'
 STARTER = "FROM python:3.11-slim\nCOPY . /app\nCMD python /app/app.py\n"
 RUBRIC = {"criteria": [{"id": "opt.exec_form", "weight": 50}, {"id": "sec.final_user", "weight": 50}]}
@@ -48,7 +45,7 @@ def no_sideways_scroll(page: Page) -> bool:
 def test_an_instructor_edits_a_lesson_with_a_live_preview_and_the_lesson_page_changes(stack, browser) -> None:  # type: ignore[no-untyped-def]
     exercise, username = instructor_of("lesson-edit")
     session, course = exercise.session, exercise.course
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     dialogs: list[str] = []
@@ -76,7 +73,7 @@ def test_an_instructor_edits_a_lesson_with_a_live_preview_and_the_lesson_page_ch
     assert preview.locator("script").count() == 0
     assert page.evaluate("window.ran") is None and dialogs == []
     expect(page.locator('[data-role="size"]')).to_have_text("256 KiB 중 0.1 KiB")
-    page.screenshot(path=str(SHOTS / "authoring-lesson-editor-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-lesson-editor-desktop.png"), full_page=True)
 
     page.get_by_label("바뀐 점 (선택)").fill("제목을 바꿈")
     page.locator('[data-role="save"]').click()
@@ -96,7 +93,7 @@ def test_an_instructor_edits_a_lesson_with_a_live_preview_and_the_lesson_page_ch
     expect(page.locator("h1")).to_have_text(f"리비전 {SessionRevision.objects.order_by('id').first().pk}")
     expect(page.locator('[data-role="diff"] .diff-del')).to_have_text(["-# 사용자", "-본문."])
     expect(page.locator('[data-role="diff"] .diff-add').first).to_have_text("+# 새 제목")
-    page.screenshot(path=str(SHOTS / "authoring-revision-diff-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-revision-diff-desktop.png"), full_page=True)
     page.get_by_role("button", name="이 리비전 복원").click()
     expect(preview.locator("h1")).to_have_text("사용자¶")
     expect(page.locator('[data-role="revision"]')).to_have_count(3)
@@ -109,11 +106,11 @@ def test_an_instructor_edits_a_lesson_with_a_live_preview_and_the_lesson_page_ch
     page.goto(
         f"{stack.base_url}/authoring/courses/{course.slug}/sessions/{session.slug}/revisions/{saved.pk}/"
     )
-    page.screenshot(path=str(SHOTS / "authoring-revision-diff-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-revision-diff-phone.png"), full_page=True)
     assert no_sideways_scroll(page), "a revision's diff scrolls in its own box on a phone"
     page.get_by_role("button", name="이 리비전 복원").click()
     expect(preview.locator("pre.mermaid svg")).to_have_count(1, timeout=30_000)
-    page.screenshot(path=str(SHOTS / "authoring-lesson-editor-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-lesson-editor-phone.png"), full_page=True)
     assert no_sideways_scroll(page), "the lesson editor does not scroll sideways on a phone"
     context.close()
 
@@ -135,7 +132,7 @@ def test_a_rubric_typo_is_named_beside_the_field_with_its_line_as_it_is_typed(st
         "Line 4 unknown criterion id 'sec.final_usr' (did you mean sec.final_user?)Go to line 4"
     )
     expect(rubric).to_have_attribute("aria-invalid", "true")
-    page.screenshot(path=str(SHOTS / "authoring-exercise-editor-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-exercise-editor-desktop.png"), full_page=True)
     problems.get_by_role("button", name="Go to line 4").click()
     assert (
         page.evaluate(
@@ -155,7 +152,7 @@ def test_a_rubric_typo_is_named_beside_the_field_with_its_line_as_it_is_typed(st
     assert [c["id"] for c in exercise.rubric["criteria"]] == ["opt.exec_form", "sec.final_user"]
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    page.screenshot(path=str(SHOTS / "authoring-exercise-editor-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-exercise-editor-phone.png"), full_page=True)
     assert no_sideways_scroll(page), "the exercise editor does not scroll sideways on a phone"
     context.close()
 
@@ -183,7 +180,7 @@ def test_check_this_exercise_streams_both_builds_to_a_verdict(stack, browser) ->
     verdict = page.locator('[data-role="verdict"]')
     expect(verdict).to_have_text("solution 100 ✓, starter 0 < 100 ✓")
     expect(verdict).to_have_class("verdict-line card ok")
-    page.screenshot(path=str(SHOTS / "authoring-check-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-check-desktop.png"), full_page=True)
 
     check.solution.refresh_from_db()
     check.starter.refresh_from_db()
@@ -195,6 +192,6 @@ def test_check_this_exercise_streams_both_builds_to_a_verdict(stack, browser) ->
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     expect(page.locator('[data-role="verdict"]')).to_have_text("solution 100 ✓, starter 0 < 100 ✓")
-    page.screenshot(path=str(SHOTS / "authoring-check-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "authoring-check-phone.png"), full_page=True)
     assert no_sideways_scroll(page), "the check page does not scroll sideways on a phone"
     context.close()

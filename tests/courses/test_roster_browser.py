@@ -10,12 +10,10 @@ from django.core import mail
 from playwright.sync_api import Browser, Page, expect
 
 from courses.models import Membership
-from tests.browser import login
+from tests.browser import PHONE, login
 from tests.factories import CourseRunFactory, MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
 
 
 def no_sideways_scroll(page: Page) -> None:

@@ -11,14 +11,13 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Browser, expect
 
-from tests.browser import login
+from tests.browser import SCREENSHOTS, login
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "content" / "image-optimisation"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from labs.models import Exercise, Submission, SubmissionEvent
 from labs.selectors import exercise_static_findings
-from tests.browser import EDITOR_SELECTION, fill_dockerfile, login
+from tests.browser import DESKTOP, EDITOR_SELECTION, PHONE, SCREENSHOTS, fill_dockerfile, login
 from tests.conftest import wait_finished
 from tests.factories import UserFactory
 
@@ -27,9 +27,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "content" / "image-optimisation"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 # Builds in seconds without the network (no install): fails the multi-stage, user and exec-form
 # criteria, each on its line.
 QUICK = "FROM node:18-bookworm-slim\nWORKDIR /app\nCOPY . .\nCMD node dist/server.js\n"

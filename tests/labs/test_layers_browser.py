@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 
 from labs.models import Submission
 from sandbox import engine
-from tests.browser import axe_report, axe_violations, fill_dockerfile, login
+from tests.browser import SCREENSHOTS, axe_report, axe_violations, fill_dockerfile, login
 from tests.factories import ExerciseFactory, UserFactory
-from tests.live import ROOT
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,8 +19,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
-
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 def _dockerfile(nonce: str, *, user: bool) -> str:

@@ -13,9 +13,8 @@ from playwright.sync_api import Page, expect
 
 from labs.events import event_emit
 from labs.models import Submission
-from tests.browser import fill_dockerfile, login
+from tests.browser import DESKTOP, PHONE, SCREENSHOTS, fill_dockerfile, login
 from tests.factories import ExerciseFactory, SubmissionFactory, UserFactory
-from tests.live import ARTIFACTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,9 +23,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-SHOTS = ARTIFACTS.parent.parent / "test-artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 TICKS = 16
 
 
@@ -60,7 +56,7 @@ def no_sideways_scroll(page: Page) -> bool:
 def test_a_two_stage_build_shows_its_steps_in_order_a_searchable_coloured_log_and_speaks_only_status(
     stack, browser
 ):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     UserFactory(username="minji")
     exercise = ExerciseFactory()
     nonce = uuid.uuid4().hex[:10]
@@ -76,11 +72,13 @@ def test_a_two_stage_build_shows_its_steps_in_order_a_searchable_coloured_log_an
     phone = student_page(browser, stack, "minji", PHONE)
     phone.goto(f"{stack.base_url}/labs/submissions/{submission.pk}/")
     expect(phone.locator("#live .step.running")).to_have_count(1, timeout=60_000)
-    page.screenshot(path=str(SHOTS / "live-panel-running-desktop.png"), full_page=True)
-    live.locator('[data-role="build"]').screenshot(path=str(SHOTS / "live-panel-running-steps-desktop.png"))
-    phone.screenshot(path=str(SHOTS / "live-panel-running-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "live-panel-running-desktop.png"), full_page=True)
+    live.locator('[data-role="build"]').screenshot(
+        path=str(SCREENSHOTS / "live-panel-running-steps-desktop.png")
+    )
+    phone.screenshot(path=str(SCREENSHOTS / "live-panel-running-phone.png"), full_page=True)
     phone.locator('#live [data-role="build"]').scroll_into_view_if_needed()
-    phone.screenshot(path=str(SHOTS / "live-panel-running-phone-steps.png"))
+    phone.screenshot(path=str(SCREENSHOTS / "live-panel-running-phone-steps.png"))
     assert no_sideways_scroll(phone), "nothing overflows a phone sideways while building"
 
     expect(live).to_have_attribute("data-finished", "true", timeout=240_000)
@@ -173,20 +171,24 @@ def test_a_two_stage_build_shows_its_steps_in_order_a_searchable_coloured_log_an
     expect(live.locator('[data-role="image-size"]')).to_have_text(re.compile(r"^\d+\.\d MB$"))
 
     search.fill("tick-1")
-    live.locator('[data-role="build"]').screenshot(path=str(SHOTS / "live-panel-finished-steps-desktop.png"))
-    live.locator('[data-role="log-section"]').screenshot(path=str(SHOTS / "live-panel-search-desktop.png"))
+    live.locator('[data-role="build"]').screenshot(
+        path=str(SCREENSHOTS / "live-panel-finished-steps-desktop.png")
+    )
+    live.locator('[data-role="log-section"]').screenshot(
+        path=str(SCREENSHOTS / "live-panel-search-desktop.png")
+    )
     search.fill("")
-    page.screenshot(path=str(SHOTS / "live-panel-finished-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "live-panel-finished-desktop.png"), full_page=True)
     phone.reload()
     expect(phone.locator("#live")).to_have_attribute("data-finished", "true", timeout=60_000)
     expect(phone.locator("#live .step")).to_have_count(7)
     expect(phone.locator('#live [data-role="announce"]')).to_have_text("")  # loaded finished: nothing to say
     phone.locator('#live [data-role="log-section"] > summary').click()
     phone.locator('#live [data-role="log"]').scroll_into_view_if_needed()
-    phone.screenshot(path=str(SHOTS / "live-panel-finished-phone-log.png"))
-    phone.screenshot(path=str(SHOTS / "live-panel-finished-phone.png"), full_page=True)
+    phone.screenshot(path=str(SCREENSHOTS / "live-panel-finished-phone-log.png"))
+    phone.screenshot(path=str(SCREENSHOTS / "live-panel-finished-phone.png"), full_page=True)
     steps = phone.locator('#live [data-role="build"]')
-    steps.screenshot(path=str(SHOTS / "live-panel-finished-steps-phone.png"))
+    steps.screenshot(path=str(SCREENSHOTS / "live-panel-finished-steps-phone.png"))
     assert no_sideways_scroll(phone), "nothing overflows a phone sideways once finished"
     page.close()
     phone.close()
@@ -214,7 +216,7 @@ def test_a_refused_base_is_not_built_and_says_why_with_its_lines(stack, browser)
     expect(live.locator('[data-role="build"]')).to_be_hidden()
     expect(live.locator('[data-role="log-section"]')).to_be_hidden()
     expect(live).not_to_contain_text("build cache")
-    page.screenshot(path=str(SHOTS / "live-panel-refused-desktop.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "live-panel-refused-desktop.png"), full_page=True)
     page.close()
 
 
@@ -247,7 +249,7 @@ def test_a_refused_form_shows_the_refusal_and_no_earlier_result(stack, browser, 
     assert Submission.objects.filter(owner=user).count() == 1
     assert no_sideways_scroll(page)
     if dockerfile.strip() == "":
-        page.screenshot(path=str(SHOTS / "live-panel-form-refused-phone.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "live-panel-form-refused-phone.png"), full_page=True)
     page.close()
 
 
@@ -300,7 +302,7 @@ def test_layer_counts_are_pluralised_in_both_languages(stack, browser, locale, o
         expect(line.locator("span.ansi-bold.ansi-fg-32")).to_have_text("built")
         assert line.text_content() == "built ok\n"
     page.locator('[data-role="log-section"] > summary').click()
-    page.screenshot(path=str(SHOTS / f"live-panel-replayed-{locale}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"live-panel-replayed-{locale}.png"), full_page=True)
     page.close()
 
 
@@ -327,5 +329,5 @@ def test_a_failed_build_shows_the_step_that_failed(stack, browser):
     assert no_sideways_scroll(page)
     live.scroll_into_view_if_needed()
     page.evaluate("document.getElementById('live').scrollIntoView()")
-    page.screenshot(path=str(SHOTS / "live-panel-build-failed-phone.png"))
+    page.screenshot(path=str(SCREENSHOTS / "live-panel-build-failed-phone.png"))
     page.close()
