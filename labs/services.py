@@ -254,8 +254,15 @@ def _fail(
             for v in violations
         ]
         extra["message_ko"] = "\n".join(v["message_ko"] for v in extra["violations"])
-    _set_status(submission, Status.FAILED, message=message, **extra)
-    _record_grading(submission)
+    _finish(submission, Status.FAILED, message=message, **extra)
+
+
+def _finish(submission: Submission, status: str, *, message: str, **extra: Any) -> None:
+    """The final status and its grading record are one commit: whoever sees the end (a page,
+    a test, a client) also finds it in the history."""
+    with transaction.atomic():
+        _set_status(submission, status, message=message, **extra)
+        _record_grading(submission)
 
 
 def submission_grade(*, submission_id: int) -> None:
@@ -526,7 +533,7 @@ def _grade(submission: Submission) -> None:
         Exercise.objects.filter(pk=submission.exercise_id, solution_dockerfile=submission.dockerfile).update(
             reference_image_size=facts.size
         )
-    _set_status(
+    _finish(
         submission,
         Status.DONE,
         message="Built and measured.",
@@ -537,7 +544,6 @@ def _grade(submission: Submission) -> None:
         user=facts.user,
         score=outcome.score.total,
     )
-    _record_grading(submission)
 
 
 def leftovers_reap(*, older_than_seconds: float) -> dict[str, int]:
