@@ -39,9 +39,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",
     "courses",
     "labs",
     "authoring",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +225,9 @@ LAYERLAB_OWNER_BUSY_RETRY_SECONDS = env_int("LAYERLAB_OWNER_BUSY_RETRY_SECONDS",
 LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE = env_int("LAYERLAB_MAX_SUBMISSIONS_PER_MINUTE", 6)
 # The editor checks a draft against the static criteria as the student types (debounced).
 LAYERLAB_LINT_PER_MINUTE = env_int("LAYERLAB_LINT_PER_MINUTE", 40)
+LAYERLAB_TOKEN_TRIES_PER_MINUTE = env_int("LAYERLAB_TOKEN_TRIES_PER_MINUTE", 10)
+LAYERLAB_SSE_SECONDS = env_int("LAYERLAB_SSE_SECONDS", 300)
+"""A Server-Sent Events stream ends after this long; its client reconnects with Last-Event-ID."""
 LAYERLAB_LOG_BATCH_SECONDS = 0.2  # + the 50 ms idle tick: a line waits at most 250 ms
 
 LOGGING = {

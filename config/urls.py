@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.views import api
 from courses.forms import AccountPasswordResetForm
 from courses.views import language_set
 
@@ -22,6 +23,8 @@ urlpatterns = [
     ),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("i18n/setlang/", language_set, name="set_language"),
+    path("api/v1/", api.urls),
+    path("account/", include("api.urls")),
     path("labs/", include("labs.urls")),
     path("authoring/", include("authoring.urls")),
     path("runs/<slug:run_slug>/", include("labs.urls_staff")),

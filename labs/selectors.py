@@ -18,13 +18,14 @@ from courses.models import Course, CourseRun, Membership, Session
 from courses.templatetags.layerlab import format_when
 from labs import pipeline, rules
 from labs.charts import megabytes
-from labs.grading.catalogue import Text
+from labs.grading.catalogue import Text, korean
 from labs.grading.registry import all_criteria
-from labs.grading.rubric import rubric_from_data
+from labs.grading.rubric import DEFAULT_PASSING_SCORE, rubric_from_data
 from labs.models import Assignment, Exercise, Extension, Regrade, RegradeItem, Submission, SubmissionEvent
 from labs.pipeline import ExerciseSpec
 from sandbox import engine
 from sandbox.limits import BuildLimits
+from sandbox.policy import Violation
 
 
 def user_is_course_staff(user: AbstractBaseUser | AnonymousUser, exercise: Exercise) -> bool:
@@ -100,8 +101,11 @@ def assignment_for_exercise_page(
     return found
 
 
-def submission_events_after(submission_id: int, after: int) -> list[SubmissionEvent]:
-    return list(SubmissionEvent.objects.filter(submission_id=submission_id, seq__gt=after).order_by("seq"))
+def submission_events_after(
+    submission_id: int, after: int, *, limit: int | None = None
+) -> list[SubmissionEvent]:
+    found = SubmissionEvent.objects.filter(submission_id=submission_id, seq__gt=after).order_by("seq")
+    return list(found[:limit] if limit is not None else found)
 
 
 @dataclass(frozen=True)
@@ -612,6 +616,37 @@ def assignment_page(
     book = gradebook_for(assignment, user_ids=[user.pk])
     row = book.rows[0] if book.rows else None
     cells = {c.exercise_id: c for c in row.cells} if row else {}
+    items = [
+        AssignmentItem(standing.exercise, standing, standing_line(standing), cells.get(standing.exercise.pk))
+        for standing in _standings(user, assignment, book.exercises, terms, at)
+    ]
+    return AssignmentPage(
+        assignment=assignment,
+        terms=terms,
+        extension=extension,
+        phase=rules.phase(terms, at),
+        items=items,
+        total=row.total if row else None,
+    )
+
+
+def assignment_standings(
+    user: AbstractBaseUser, assignment: Assignment, *, at: datetime | None = None
+) -> list[Standing]:
+    """Where the user stands on each of the assignment's exercises (their extension applied)."""
+    at = at or timezone.now()
+    terms = rules.terms_for(assignment, _extension(user.pk, assignment))
+    exercises = [item.exercise for item in assignment.items.select_related("exercise__course")]
+    return _standings(user, assignment, exercises, terms, at)
+
+
+def _standings(
+    user: AbstractBaseUser,
+    assignment: Assignment,
+    exercises: list[Exercise],
+    terms: rules.Terms,
+    at: datetime,
+) -> list[Standing]:
     # Every exercise's attempts in one query, not three queries an exercise.
     attempts = (
         Submission.objects.filter(
@@ -624,19 +659,51 @@ def assignment_page(
         .annotate(used=Count("pk"), last=Max("created_at"))
     )
     usage = {a["exercise_id"]: (a["used"], a["last"]) for a in attempts}
-    items = []
-    for exercise in book.exercises:
+    standings = []
+    for exercise in exercises:
         used, last = usage.get(exercise.pk, (0, None))
-        standing = _standing(assignment, exercise, terms, at=at, used=used, last=last)
-        items.append(AssignmentItem(exercise, standing, standing_line(standing), cells.get(exercise.pk)))
-    return AssignmentPage(
-        assignment=assignment,
-        terms=terms,
-        extension=extension,
-        phase=rules.phase(terms, at),
-        items=items,
-        total=row.total if row else None,
-    )
+        standings.append(_standing(assignment, exercise, terms, at=at, used=used, last=last))
+    return standings
+
+
+def violation_text(refused: Violation) -> str:
+    """A refusal before any build, as a sentence in the request's language."""
+    if translation.get_language() == "ko":
+        return korean(refused.code, refused.message, refused.params, refused.line)
+    return refused.message[:1].upper() + refused.message[1:]
+
+
+def exercise_passing_score(exercise: Exercise) -> float:
+    """The score that passes the exercise (its rubric's, or the default)."""
+    return float((exercise.rubric or {}).get("passing_score", DEFAULT_PASSING_SCORE))
+
+
+def submission_result_rows(submission: Submission) -> list[dict[str, Any]]:
+    """Each criterion's result as kept on the submission, with the points it earned out of
+    what the exercise's rubric gives it (the weights that made the score)."""
+    rubric = pipeline.effective_rubric(_lint_spec(submission.exercise))
+    total = sum(i.weight for i in rubric.items) or 1.0
+    registry = all_criteria()
+    rows = []
+    for result in submission.results or []:
+        item = rubric.item(result["criterion"])
+        registered = registry.get(result["criterion"])
+        max_points = round(100 * item.weight / total, 2) if item else 0.0
+        rows.append(
+            {
+                "criterion": result["criterion"],
+                "title": {"en": registered.criterion.title.en, "ko": registered.criterion.title.ko}
+                if registered
+                else {"en": result["criterion"], "ko": result["criterion"]},
+                "verdict": result["verdict"],
+                "lines": list(result.get("lines") or []),
+                "detail": result.get("detail") or {"en": "", "ko": ""},
+                "required": bool(item and item.required),
+                "max_points": max_points,
+                "points": 0.0 if result["verdict"] == "skip" else round(result["credit"] * max_points, 2),
+            }
+        )
+    return rows
 
 
 def assignments_accepting(

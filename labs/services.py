@@ -145,6 +145,7 @@ def _check_pace(owner: AbstractBaseUser, exercise: Exercise) -> None:
             )
             % {"count": len(recent), "seconds": wait},
             code="rate_limited",
+            params={"retry_after": wait},
         )
 
 
@@ -925,19 +926,25 @@ def _redis() -> redis.Redis:
 
 
 def lint_rate_take(*, user: AbstractBaseUser) -> int:
-    """Counts one static check of a draft against the user's allowance per minute (kept in
-    Redis, so every web process shares it). Returns 0 when it may run, else the seconds until
-    the next minute starts. Redis unreachable: the check runs (it is bounded anyway)."""
+    """Counts one static check of a draft against the user's allowance per minute. Returns 0
+    when it may run, else the seconds until the next minute starts."""
+    return rate_take(key=f"lint:{user.pk}", limit=settings.LAYERLAB_LINT_PER_MINUTE)
+
+
+def rate_take(*, key: str, limit: int) -> int:
+    """Counts one use of `key` against `limit` a minute (kept in Redis, so every web process
+    shares it). Returns 0 when it may go on, else the seconds until the next minute starts.
+    Redis unreachable: it goes on (what it guards is bounded anyway)."""
     window = int(time.time() // 60)
-    key = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:lint:{user.pk}:{window}"
+    name = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:rate:{key}:{window}"
     try:
         pipe = _redis().pipeline()
-        pipe.incr(key)
-        pipe.expire(key, 120)
+        pipe.incr(name)
+        pipe.expire(name, 120)
         count = int(pipe.execute()[0])
     except redis.RedisError:
-        log.warning("lint rate limit: Redis unreachable, not counted")
+        log.warning("rate limit %s: Redis unreachable, not counted", key)
         return 0
-    if count > settings.LAYERLAB_LINT_PER_MINUTE:
+    if count > limit:
         return max(1, 60 - int(time.time() % 60))
     return 0

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,7 +15,6 @@ from courses.selectors import course_can_author
 from courses.templatetags.layerlab import localized
 from labs import pipeline
 from labs.charts import attempts_chart
-from labs.grading.catalogue import korean
 from labs.models import Exercise
 from labs.selectors import (
     assignment_for_exercise_page,
@@ -33,6 +31,7 @@ from labs.selectors import (
     submission_layers,
     submission_list_for_user,
     submission_neighbours,
+    violation_text,
 )
 from labs.selectors_context import context_tree
 from labs.services import lint_rate_take, submission_create
@@ -59,7 +58,7 @@ def exercise_detail(request: HttpRequest, course_slug: str, slug: str) -> HttpRe
         text, refused = _posted_dockerfile(request)
         dockerfile = text
         if refused is not None:
-            refusals.append(_say(refused))
+            refusals.append(violation_text(refused))
         else:
             try:
                 submission = submission_create(
@@ -209,12 +208,6 @@ def _too_large(size: int, cap: int) -> Violation:
         f"the Dockerfile is {size:,} bytes, over the limit of {cap:,} bytes.",
         {"size": str(size), "limit": str(cap)},
     )
-
-
-def _say(refused: Violation) -> str:
-    if translation.get_language() == "ko":
-        return korean(refused.code, refused.message, refused.params, refused.line)
-    return refused.message[:1].upper() + refused.message[1:]
 
 
 def dockerfile_rows(text: str) -> list[list[dict[str, str]]]:

@@ -15,6 +15,9 @@ from labs.grading.catalogue import CheckResult
 from labs.grading.registry import Registered, all_criteria
 
 DEFAULT_REQUIRED_CAP = 59.0
+DEFAULT_PASSING_SCORE = 60.0
+"""The score that passes unless the rubric says otherwise: above what a missed required
+criterion leaves, so a pass means every required criterion was met."""
 
 Path = tuple[str | int, ...]
 
@@ -40,6 +43,7 @@ class RubricItem:
 class Rubric:
     items: tuple[RubricItem, ...]
     required_cap: float = DEFAULT_REQUIRED_CAP
+    passing_score: float = DEFAULT_PASSING_SCORE
 
     def item(self, criterion_id: str) -> RubricItem | None:
         return next((i for i in self.items if i.id == criterion_id), None)
@@ -52,6 +56,7 @@ class Rubric:
     def as_data(self) -> dict[str, Any]:
         return {
             "required_cap": self.required_cap,
+            **({"passing_score": self.passing_score} if self.passing_score != DEFAULT_PASSING_SCORE else {}),
             "criteria": [
                 {
                     "id": i.id,
@@ -128,12 +133,15 @@ def rubric_from_data(
         data = {"criteria": data}
     if not isinstance(data, dict):
         raise fail((), "a rubric is a mapping with a `criteria:` list")
-    unknown_keys = set(data) - {"criteria", "required_cap"}
+    unknown_keys = set(data) - {"criteria", "required_cap", "passing_score"}
     if unknown_keys:
         raise fail((sorted(unknown_keys)[0],), f"unknown rubric key {sorted(unknown_keys)[0]!r}")
     cap = data.get("required_cap", DEFAULT_REQUIRED_CAP)
     if not _number(cap) or not 0 <= cap <= 100:
         raise fail(("required_cap",), f"required_cap must be a number from 0 to 100, not {cap!r}")
+    passing = data.get("passing_score", DEFAULT_PASSING_SCORE)
+    if not _number(passing) or not 0 <= passing <= 100:
+        raise fail(("passing_score",), f"passing_score must be a number from 0 to 100, not {passing!r}")
     raw = data.get("criteria")
     if not isinstance(raw, list) or not raw:
         raise fail(("criteria",), "`criteria:` must be a non-empty list")
@@ -171,7 +179,7 @@ def rubric_from_data(
             raise fail((*here, "options"), f"{cid}: options must be a mapping")
         _check_options(registered, options, lambda key, msg, here=here: fail((*here, "options", key), msg))
         items.append(RubricItem(cid, float(weight), required, options))
-    return Rubric(tuple(items), float(cap))
+    return Rubric(tuple(items), float(cap), float(passing))
 
 
 def _check_options(registered: Registered, options: Mapping[str, Any], fail: Any) -> None:

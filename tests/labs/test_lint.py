@@ -21,7 +21,7 @@ def fresh_allowance(clean_redis: None) -> Iterator[None]:
     """Every test starts with a full allowance: the counters are in the real Redis."""
     r = redis.Redis.from_url(settings.REDIS_URL)
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    for key in r.scan_iter(f"{prefix}:lint:*"):
+    for key in r.scan_iter(f"{prefix}:rate:lint:*"):
         r.delete(key)
     yield
 
