@@ -81,7 +81,12 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 
-ERRORS: dict[int, type[Schema]] = {401: schemas.ErrorOut, 404: schemas.ErrorOut, 422: schemas.ErrorOut}
+ERRORS: dict[int, type[Schema]] = {
+    400: schemas.ErrorOut,
+    401: schemas.ErrorOut,
+    404: schemas.ErrorOut,
+    422: schemas.ErrorOut,
+}
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
@@ -140,7 +145,7 @@ def _submitting(request: HttpRequest) -> None:
 @api.post(
     "/tokens",
     auth=None,
-    response={201: schemas.TokenOut, 401: schemas.ErrorOut, 422: schemas.ErrorOut, 429: schemas.ErrorOut},
+    response={201: schemas.TokenOut, 429: schemas.ErrorOut, **ERRORS},
     summary="Make a token from a username and password",
     tags=["tokens"],
 )
@@ -284,7 +289,6 @@ open, closed, no attempts left, too soon) is 409, the state of things refusing i
     "/submissions",
     response={
         201: schemas.SubmissionOut,
-        400: schemas.ErrorOut,
         403: schemas.ErrorOut,
         409: schemas.ErrorOut,
         429: schemas.ErrorOut,
@@ -392,7 +396,19 @@ def submission_events(request: HttpRequest, submission_id: int, query: Query[Eve
         "responses": {
             200: {
                 "description": "Server-Sent Events: `id` the seq, `event` the kind, `data` the event as JSON",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {
+                    "text/event-stream": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "event": {"type": "string"},
+                                "data": {"type": "string"},
+                            },
+                            "required": ["data"],
+                        }
+                    }
+                },
             }
         }
     },

@@ -4,7 +4,7 @@
 ensure_venv() {
   local want=$1 stamp=".venv/.layerlab-$1"
   local sum
-  sum=$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
+  sum=$(cat pyproject.toml client/pyproject.toml requirements.lock | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
     return
   fi
@@ -12,7 +12,8 @@ ensure_venv() {
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   if [ "$want" = dev ]; then
-    .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
+    # The terminal client too: its tests drive it against the running platform.
+    .venv/bin/pip install -q -c requirements.lock -e '.[dev]' -e ./client
   else
     .venv/bin/pip install -q -c requirements.lock -e .
   fi
