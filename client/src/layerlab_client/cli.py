@@ -16,8 +16,10 @@ import getpass
 import json
 import socket
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from layerlab_client import __version__, config
 from layerlab_client.api import Api, ApiError
@@ -160,7 +162,7 @@ def cmd_assignments(args: argparse.Namespace, say: Say) -> int:
     for run in runs:
         print(f"{clean(run['course_title'])} — {clean(run['title'])} ({run['slug']})")
         for a in run["assignments"]:
-            due = f"{say('col_due')} {a['due_at']} ({a['time_zone']})"
+            due = f"{say('col_due')} {_local(a['due_at'], a['time_zone'])}"
             print(f"  #{a['id']} {clean(a['title'])}  {due}  [{a['phase']}]")
             for e in a["exercises"]:
                 left = say("unlimited") if e["attempts_left"] is None else e["attempts_left"]
@@ -168,6 +170,14 @@ def cmd_assignments(args: argparse.Namespace, say: Say) -> int:
                 used = f"{say('col_attempts')} {e['attempts_used']} (+{left})"
                 print(f"    {e['course']}/{e['slug']}  {used}  {now}")
     return EXIT_PASSED
+
+
+def _local(iso: str, zone: str) -> str:
+    """A time in the run's zone, as the pages show it: `2026-12-17 15:08 KST`."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return f"{iso} ({zone})"
 
 
 def _resolve(api: Api, say: Say, name: str) -> dict[str, Any]:
@@ -331,8 +341,7 @@ def _summary(
             "green" if code == EXIT_PASSED else "red",
         )
     elif status == "failed":
-        at = f" ({say('at_line', line=failure['line'])})" if failure.get("line") else ""
-        out.line(say("build_failed", message=message + at), "red")
+        out.line(say("build_failed", message=message), "red")
     elif status == "error":
         out.line(say("our_fault", message=message), "yellow")
     elif status == "held":

@@ -118,6 +118,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unlimited": ("no limit", "제한 없음"),
 }
 
+STATUS_KO: dict[str, str] = {
+    "queued": "빌드 워커를 기다리는 중입니다.",
+    "building": "이미지를 빌드하고 있습니다.",
+    "analysing": "이미지를 측정하고 있습니다.",
+    "baseline": "비교 기준이 되는 일반 빌드 인터프리터를 만들고 있습니다(실습마다 한 번, 약 2분).",
+    "benchmark": "여러분의 인터프리터를 일반 빌드와 번갈아 실행해 속도를 재고 있습니다(약 30초).",
+    "retrying": (
+        "저희 쪽 문제로 이 제출을 채점하지 못했습니다. 자동으로 다시 시도하니 다시 제출하지 않아도 됩니다."
+    ),
+    "released": "실습이 수정되어 지금 채점합니다.",
+}
+"""The server's fixed status messages (by `message_code`) in Korean, as its pages show them;
+any other message comes with its own `message_ko`."""
+
 VERDICTS: dict[str, tuple[str, str]] = {
     "pass": ("pass", "통과"),
     "partial": ("partial", "부분"),
@@ -160,6 +174,13 @@ class Say:
         if isinstance(value, dict):
             return str(value.get(self.lang) or value.get("en") or "")
         return "" if value is None else str(value)
+
+    def status(self, payload: dict[str, object]) -> str:
+        if self.lang == "ko":
+            fixed = STATUS_KO.get(str(payload.get("message_code") or ""))
+            if fixed or payload.get("message_ko"):
+                return str(fixed or payload.get("message_ko"))
+        return str(payload.get("message") or payload.get("status") or "")
 
     def verdict(self, verdict: str) -> str:
         en, ko = VERDICTS.get(verdict, (verdict, verdict))

@@ -43,9 +43,10 @@ class Plain:
 
     def __init__(self, say: Say, out: TextIO, *, verbose: bool = False) -> None:
         self.say = say
-        self.console = Console(file=out, highlight=False, soft_wrap=True, emoji=False)
+        self.console = Console(file=out, highlight=False, soft_wrap=True, emoji=False, markup=False)
         self.verbose = verbose
         self.steps: dict[str, dict[str, Any]] = {}
+        self.shown: set[str] = set()
 
     # Lines -----------------------------------------------------------------
     def line(self, text: str, style: str = "") -> None:
@@ -69,8 +70,7 @@ class Plain:
             self.check(payload)
 
     def status(self, payload: dict[str, Any]) -> None:
-        message = payload.get("message_ko") if self.say.lang == "ko" else None
-        text = clean(message or payload.get("message") or payload.get("status", ""))
+        text = clean(self.say.status(payload))
         if payload.get("status") in ("done", "failed", "error", "held"):
             return  # the summary says it, with the line and what to do
         self.line(f"· {text}", "bold")
@@ -83,10 +83,9 @@ class Plain:
         if payload.get("internal"):
             return
         key = str(payload.get("id"))
-        before = self.steps.get(key, {}).get("state")
         self.steps[key] = payload
-        state = str(payload.get("state", ""))
-        if state in FINISHED_STATES and before != state:
+        if payload.get("state") in FINISHED_STATES and key not in self.shown:
+            self.shown.add(key)  # once: BuildKit may report a cached step again
             self.step_finished(payload)
 
     def step_finished(self, payload: dict[str, Any]) -> None:
@@ -116,12 +115,12 @@ class Plain:
         head.append(f"{title}{where}")
         self.console.print(head)
         if verdict in ("fail", "partial"):
-            detail = clean(self.say.pick(payload.get("detail")))
-            if detail:
-                self.line(f"    {detail}", "dim")
-            fix = clean(self.say.pick(payload.get("fix")))
-            if fix:
-                self.line(f"    → {fix}", "dim")
+            for line in self.say.pick(payload.get("detail")).strip().splitlines()[:20]:
+                self.line(f"    {clean(line, 500)}", "dim")
+            fix = self.say.pick(payload.get("fix")).splitlines()
+            fix = [line for line in fix if not line.startswith("```")]
+            for n, line in enumerate(fix[:12]):
+                self.line(f"    {'→' if n == 0 else ' '} {clean(line, 300)}", "dim")
 
     def close(self) -> None:
         pass
