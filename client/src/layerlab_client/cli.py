@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import socket
 import sys
 from datetime import datetime
@@ -130,45 +131,42 @@ def cmd_whoami(args: argparse.Namespace, say: Say) -> int:
 
 
 def cmd_exercises(args: argparse.Namespace, say: Say) -> int:
+    """Every exercise, and under each the assignments it counts for: due time, attempts left,
+    whether a submission would be taken now."""
     api = _session(args, say)
     try:
-        found = api.exercises()
+        found, runs = api.exercises(), api.runs()
     except ApiError as exc:
         raise _explain(say, exc, api.url) from exc
     if args.json:
-        print(json.dumps(found, ensure_ascii=False, indent=2))
+        print(json.dumps({"exercises": found, "runs": runs}, ensure_ascii=False, indent=2))
         return EXIT_PASSED
     if not found:
         print(say("no_exercises"))
         return EXIT_PASSED
+    counted: dict[tuple[str, str], list[str]] = {}
+    for run in runs:
+        for a in run["assignments"]:
+            for e in a["exercises"]:
+                left = say("unlimited") if e["attempts_left"] is None else e["attempts_left"]
+                now = say("accepted") if e["refusal"] is None else clean(e["refusal"], 200)
+                counted.setdefault((e["course"], e["slug"]), []).append(
+                    say(
+                        "counts_for",
+                        id=a["id"],
+                        title=clean(a["title"], 80),
+                        due=_local(a["due_at"], a["time_zone"]),
+                        used=e["attempts_used"],
+                        left=left,
+                        now=now,
+                    )
+                )
     width = max(len(f"{e['course']}/{e['slug']}") for e in found)
     print(f"{say('col_exercise'):<{width}}  {say('col_passing'):>7}  {say('col_title')}")
     for e in found:
         print(f"{e['course'] + '/' + e['slug']:<{width}}  {e['passing_score']:>7g}  {clean(e['title'], 100)}")
-    return EXIT_PASSED
-
-
-def cmd_assignments(args: argparse.Namespace, say: Say) -> int:
-    api = _session(args, say)
-    try:
-        runs = api.runs()
-    except ApiError as exc:
-        raise _explain(say, exc, api.url) from exc
-    if args.json:
-        print(json.dumps(runs, ensure_ascii=False, indent=2))
-        return EXIT_PASSED
-    if not runs:
-        print(say("no_runs"))
-    for run in runs:
-        print(f"{clean(run['course_title'])} — {clean(run['title'])} ({run['slug']})")
-        for a in run["assignments"]:
-            due = f"{say('col_due')} {_local(a['due_at'], a['time_zone'])}"
-            print(f"  #{a['id']} {clean(a['title'])}  {due}  [{a['phase']}]")
-            for e in a["exercises"]:
-                left = say("unlimited") if e["attempts_left"] is None else e["attempts_left"]
-                now = say("accepted") if e["refusal"] is None else clean(e["refusal"])
-                used = f"{say('col_attempts')} {e['attempts_used']} (+{left})"
-                print(f"    {e['course']}/{e['slug']}  {used}  {now}")
+        for line in counted.get((e["course"], e["slug"]), []):
+            print(f"  {line}")
     return EXIT_PASSED
 
 
@@ -322,7 +320,9 @@ def _summary(
     assert out is not None
     if show_results:
         for r in s["results"]:
-            out.check({**r, "title": r["title"], "detail": r["detail"]})
+            out.check(r)
+    if status == "done" and s["results"]:
+        out.table(s["results"])
     failure = s.get("failure") or {}
     message = clean(failure.get("message", ""))
     if status == "done" and s["score"] is not None:
@@ -383,13 +383,9 @@ def parser() -> argparse.ArgumentParser:
     whoami = sub.add_parser("whoami", help="who the kept token belongs to")
     whoami.set_defaults(run=cmd_whoami)
 
-    for name, run, text in (
-        ("exercises", cmd_exercises, "the exercises you can practise"),
-        ("assignments", cmd_assignments, "your assignments, due times and attempts left"),
-    ):
-        listing = sub.add_parser(name, help=text)
-        listing.add_argument("--json", action="store_true")
-        listing.set_defaults(run=run)
+    listing = sub.add_parser("exercises", help="what you can submit to: attempts left, due times")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_exercises)
 
     def watching(q: argparse.ArgumentParser) -> None:
         q.add_argument("--json", action="store_true", help="print only the final result, as JSON")
@@ -431,6 +427,10 @@ def main(argv: list[str] | None = None) -> int:
         return stop.code
     except KeyboardInterrupt:
         return EXIT_DETACHED
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing more, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PASSED
 
 
 if __name__ == "__main__":

@@ -103,19 +103,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "No exercises yet: join a course on the web first.",
         "아직 실습이 없습니다: 먼저 웹에서 과정에 참여하세요.",
     ),
-    "no_runs": ("You are in no course run.", "참여한 과정이 없습니다."),
+    "counts_for": (
+        "#{id} {title} · due {due} · attempts {used} used, {left} left · {now}",
+        "#{id} {title} · 마감 {due} · 시도 {used}회 사용, {left}회 남음 · {now}",
+    ),
     "col_exercise": ("exercise", "실습"),
     "col_title": ("title", "제목"),
     "col_passing": ("passing", "통과 기준"),
-    "col_assignment": ("assignment", "과제"),
-    "col_due": ("due", "마감"),
-    "col_attempts": ("attempts", "시도"),
-    "col_state": ("now", "지금"),
     "col_criterion": ("criterion", "기준"),
     "col_verdict": ("verdict", "판정"),
     "col_points": ("points", "점수"),
     "accepted": ("open", "제출 가능"),
-    "unlimited": ("no limit", "제한 없음"),
+    "unlimited": ("no limit", "무제한"),
 }
 
 STATUS_KO: dict[str, str] = {

@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 
 from layerlab_client.messages import Say
@@ -47,6 +49,7 @@ class Plain:
         self.verbose = verbose
         self.steps: dict[str, dict[str, Any]] = {}
         self.shown: set[str] = set()
+        self.final: dict[str, Any] = {}
 
     # Lines -----------------------------------------------------------------
     def line(self, text: str, style: str = "") -> None:
@@ -72,6 +75,7 @@ class Plain:
     def status(self, payload: dict[str, Any]) -> None:
         text = clean(self.say.status(payload))
         if payload.get("status") in ("done", "failed", "error", "held"):
+            self.final = payload
             return  # the summary says it, with the line and what to do
         self.line(f"· {text}", "bold")
         for note in payload.get("notices") or []:
@@ -121,6 +125,21 @@ class Plain:
             fix = [line for line in fix if not line.startswith("```")]
             for n, line in enumerate(fix[:12]):
                 self.line(f"    {'→' if n == 0 else ' '} {clean(line, 300)}", "dim")
+
+    def table(self, results: list[dict[str, Any]]) -> None:
+        """The score table: each criterion's verdict and points, then the total."""
+        table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
+        table.add_column(self.say("col_criterion"))
+        table.add_column(self.say("col_verdict"))
+        table.add_column(self.say("col_points"), justify="right")
+        for r in results:
+            verdict = str(r.get("verdict", ""))
+            table.add_row(
+                Text(clean(self.say.pick(r.get("title")), 80)),
+                Text(self.say.verdict(verdict), style=VERDICT_STYLE.get(verdict, "")),
+                f"{r.get('points', 0):g} / {r.get('max_points', 0):g}",
+            )
+        self.console.print(table)
 
     def close(self) -> None:
         pass
