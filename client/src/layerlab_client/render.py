@@ -9,6 +9,7 @@ import re
 from typing import Any, TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -17,7 +18,10 @@ from rich.text import Text
 from layerlab_client.messages import Say
 
 _ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, queries
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC: titles, links, clipboard
+    r"|\x1b[@-_]"  # any other escape
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # control characters but tab and newline
 )
 MAX_TEXT = 2000
 
@@ -112,10 +116,9 @@ class Plain:
         title = clean(self.say.pick(payload.get("title")) or payload.get("criterion", ""), 200)
         lines = payload.get("lines") or []
         where = f" ({self.say('at_line', line=', '.join(str(n) for n in lines[:6]))})" if lines else ""
-        head = Text(
-            f"{VERDICT_MARK.get(verdict, '?')} {self.say.verdict(verdict):<7} ",
-            style=VERDICT_STYLE.get(verdict, ""),
-        )
+        word = self.say.verdict(verdict)
+        padding = " " * max(1, 8 - cell_len(word))  # by columns: a Korean letter takes two
+        head = Text(f"{VERDICT_MARK.get(verdict, '?')} {word}{padding}", style=VERDICT_STYLE.get(verdict, ""))
         head.append(f"{title}{where}")
         self.console.print(head)
         if verdict in ("fail", "partial"):
