@@ -35,7 +35,7 @@ class Api:
     def close(self) -> None:
         self.http.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, **kwargs: Any) -> object:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -49,22 +49,33 @@ class Api:
         except ValueError as exc:
             raise ApiError(response.status_code, "not_json", "the answer was not JSON") from exc
 
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        found = self._call(method, path, **kwargs)
+        if not isinstance(found, dict):
+            raise ApiError(200, "unexpected", f"{path} did not answer with an object")
+        return found
+
+    def _list(self, path: str) -> list[dict[str, Any]]:
+        found = self._call("GET", path)
+        if not isinstance(found, list):
+            raise ApiError(200, "unexpected", f"{path} did not answer with a list")
+        return found
+
     def token_create(self, username: str, password: str, name: str, scope: str = "submit") -> dict[str, Any]:
-        return self._call(
-            "POST", "/tokens", json={"username": username, "password": password, "name": name, "scope": scope}
-        )
+        body = {"username": username, "password": password, "name": name, "scope": scope}
+        return self._object("POST", "/tokens", json=body)
 
     def token_revoke(self) -> None:
         self._call("DELETE", "/tokens/current")
 
     def me(self) -> dict[str, Any]:
-        return self._call("GET", "/me")
+        return self._object("GET", "/me")
 
     def runs(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/runs")
+        return self._list("/runs")
 
     def exercises(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/exercises")
+        return self._list("/exercises")
 
     def submit(
         self, course: str, exercise: str, dockerfile: str, dockerignore: str, assignment: int | None
@@ -77,13 +88,13 @@ class Api:
         }
         if assignment is not None:
             body["assignment"] = assignment
-        return self._call("POST", "/submissions", json=body)
+        return self._object("POST", "/submissions", json=body)
 
     def submission(self, submission_id: int) -> dict[str, Any]:
-        return self._call("GET", f"/submissions/{submission_id}")
+        return self._object("GET", f"/submissions/{submission_id}")
 
     def events(self, submission_id: int, after: int) -> dict[str, Any]:
-        return self._call("GET", f"/submissions/{submission_id}/events", params={"after": after})
+        return self._object("GET", f"/submissions/{submission_id}/events", params={"after": after})
 
 
 def _error(response: httpx.Response) -> ApiError:
