@@ -89,7 +89,7 @@ class Follower:
                     yield message
 
     def _drain(self) -> Iterator[dict[str, Any]]:
-        """Every stored event after the last one shown; False-y when none."""
+        """Every stored event after the last one shown, page by page."""
         while True:
             page = self.api.events(self.submission_id, self.last)
             for event in page["events"]:
