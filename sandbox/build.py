@@ -541,6 +541,8 @@ def _build_image(
         )
 
     if proc.returncode != 0:
+        if not engine.reachable():
+            raise engine.EngineError("the engine went away during the build")
         failed = parser.failed_vertex()
         killed = failed is not None and "exit code: 137" in failed.error
         # A kill the kernel counted explains the failure whatever the step's exit code: a

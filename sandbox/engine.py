@@ -55,6 +55,18 @@ def client() -> docker.DockerClient:
     return c
 
 
+def reachable() -> bool:
+    """Whether the engine answers now. A build that failed while it did not (dockerd stopped or
+    restarted mid-build) failed because of us, whatever the build printed: a step whose root
+    filesystem was unmounted under it reads like a base without /bin/sh."""
+    try:
+        return bool(client().ping())
+    except EngineError:
+        return False
+    except (docker.errors.DockerException, OSError):  # requests' errors are OSErrors
+        return False
+
+
 def _cli_candidates() -> list[str]:
     found = [shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"]
     seen: list[str] = []

@@ -60,7 +60,7 @@ def test_stopping_dockerd_mid_build_is_retried_once_it_is_back_and_never_left_qu
         assert time.monotonic() < deadline, "the worker never noticed the engine was gone"
         time.sleep(0.2)
     waiting = Submission.objects.get(pk=submission.pk)
-    assert waiting.status == Submission.Status.QUEUED
+    assert waiting.status == Submission.Status.QUEUED, waiting.events.filter(kind="status").last().payload
     assert waiting.events.filter(kind="status").last().payload["code"] == "retrying"
 
     subprocess.run([str(ROOT / "bin" / "host-setup")], check=True, capture_output=True)
