@@ -196,7 +196,8 @@ LAYERLAB_BUILD_DISK_CAP_BYTES = env_int("LAYERLAB_BUILD_DISK_CAP_BYTES", 2 * LAY
 LAYERLAB_CGROUP = os.environ.get("LAYERLAB_CGROUP", "layerlab")
 LAYERLAB_BUILD_CONCURRENCY = env_int("LAYERLAB_BUILD_CONCURRENCY", 2)
 LAYERLAB_BUILD_PIDS_MAX = env_int("LAYERLAB_BUILD_PIDS_MAX", 1024)
-LAYERLAB_BUILD_MEMORY_MAX = env_int("LAYERLAB_BUILD_MEMORY_MAX", 6 * 1024 * 1024 * 1024)
+# 4 GiB a build at two at once: the seed course's PGO+LTO link takes 3.1 GB resident in one process.
+LAYERLAB_BUILD_MEMORY_MAX = env_int("LAYERLAB_BUILD_MEMORY_MAX", 8 * 1024 * 1024 * 1024)
 # Exercises with `network: packages` build through this allowlisting proxy (bin/host-setup runs
 # squid on the build bridge's gateway); empty means such exercises cannot be graded here.
 LAYERLAB_PACKAGE_PROXY = os.environ.get("LAYERLAB_PACKAGE_PROXY", "http://172.17.0.1:3128")

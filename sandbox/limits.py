@@ -17,7 +17,7 @@ class BuildLimits:
     dockerfile_cap_bytes: int = 64 * 1024
     pids_max: int = 512
     """Processes the build's RUN steps may have at once, all steps together."""
-    memory_max_bytes: int = 3 * GiB
+    memory_max_bytes: int = 4 * GiB
     """Memory the build's RUN steps may use at once, all steps together."""
     disk_cap_bytes: int = 4 * GiB
     """What the build's RUN steps may write in all, watched while they run."""
