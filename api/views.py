@@ -168,14 +168,19 @@ def token_make(request: HttpRequest, body: schemas.TokenIn) -> Status[dict[str, 
     return Status(201, {"token": raw, "name": token.name, "scope": token.scope, "prefix": token.prefix})
 
 
-@api.delete("/tokens/current", response={204: None, 401: schemas.ErrorOut}, tags=["tokens"])
+@api.delete(
+    "/tokens/current",
+    response={204: None, 401: schemas.ErrorOut},
+    summary="Revoke the token this request carries",
+    tags=["tokens"],
+)
 def token_forget(request: HttpRequest) -> Status[None]:
     """Revokes the token this request carries (`layerlab logout`)."""
     token_revoke(user=request.user, token_id=_token(request).pk)  # type: ignore[arg-type]
     return Status(204, None)
 
 
-@api.get("/me", response={200: schemas.MeOut, **ERRORS}, tags=["you"])
+@api.get("/me", response={200: schemas.MeOut, **ERRORS}, summary="Who the token belongs to", tags=["you"])
 def me(request: HttpRequest) -> dict[str, Any]:
     token = _token(request)
     return {
@@ -186,7 +191,12 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@api.get("/runs", response={200: list[schemas.RunOut], **ERRORS}, tags=["classroom"])
+@api.get(
+    "/runs",
+    response={200: list[schemas.RunOut], **ERRORS},
+    summary="My course runs and assignments: due times, attempts left",
+    tags=["classroom"],
+)
 def runs(request: HttpRequest) -> list[dict[str, Any]]:
     """My course runs and their assignments, each exercise with where I stand on it now."""
     out = []
@@ -241,7 +251,12 @@ def _exercise_get(course: str, slug: str) -> Exercise:
     )
 
 
-@api.get("/exercises", response={200: list[schemas.ExerciseBrief], **ERRORS}, tags=["exercises"])
+@api.get(
+    "/exercises",
+    response={200: list[schemas.ExerciseBrief], **ERRORS},
+    summary="Every exercise I can practise",
+    tags=["exercises"],
+)
 def exercises(request: HttpRequest) -> list[dict[str, Any]]:
     """Every exercise one may practise (practice counts for nothing; `/runs` says where an
     attempt would count)."""
@@ -258,7 +273,12 @@ def exercises(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@api.get("/exercises/{course}/{slug}", response={200: schemas.ExerciseOut, **ERRORS}, tags=["exercises"])
+@api.get(
+    "/exercises/{course}/{slug}",
+    response={200: schemas.ExerciseOut, **ERRORS},
+    summary="One exercise: instructions, starter, allowed bases, context files",
+    tags=["exercises"],
+)
 def exercise(request: HttpRequest, course: str, slug: str) -> dict[str, Any]:
     e = _exercise_get(course, slug)
     files = [
@@ -294,6 +314,7 @@ open, closed, no attempts left, too soon) is 409, the state of things refusing i
         429: schemas.ErrorOut,
         **ERRORS,
     },
+    summary="Submit a Dockerfile",
     tags=["submissions"],
 )
 def submission_make(request: HttpRequest, body: schemas.SubmissionIn) -> Status[dict[str, Any]]:
@@ -361,7 +382,10 @@ def _submission_out(request: HttpRequest, s: Submission) -> dict[str, Any]:
 
 
 @api.get(
-    "/submissions/{submission_id}", response={200: schemas.SubmissionOut, **ERRORS}, tags=["submissions"]
+    "/submissions/{submission_id}",
+    response={200: schemas.SubmissionOut, **ERRORS},
+    summary="A submission: status, score, results",
+    tags=["submissions"],
 )
 def submission(request: HttpRequest, submission_id: int) -> dict[str, Any]:
     return _submission_out(request, submission_get_for_user(request.user, submission_id))
@@ -375,6 +399,7 @@ class EventsQuery(Schema):
 @api.get(
     "/submissions/{submission_id}/events",
     response={200: schemas.EventsOut, **ERRORS},
+    summary="A submission's events after a seq",
     tags=["submissions"],
 )
 def submission_events(request: HttpRequest, submission_id: int, query: Query[EventsQuery]) -> dict[str, Any]:
@@ -392,6 +417,7 @@ def submission_events(request: HttpRequest, submission_id: int, query: Query[Eve
 @api.get(
     "/submissions/{submission_id}/stream",
     response={200: None, **ERRORS},
+    summary="A submission's events as Server-Sent Events",
     openapi_extra={
         "responses": {
             200: {
@@ -432,6 +458,7 @@ def submission_stream(request: HttpRequest, submission_id: int, after: int = 0) 
 @api.get(
     "/runs/{run}/assignments/{assignment_id}/gradebook",
     response={200: schemas.GradebookOut, **ERRORS},
+    summary="An assignment's gradebook (staff of the run)",
     tags=["staff"],
 )
 def gradebook(request: HttpRequest, run: str, assignment_id: int) -> dict[str, Any]:
