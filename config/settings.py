@@ -234,8 +234,12 @@ LAYERLAB_LOG_BATCH_SECONDS = 0.2  # + the 50 ms idle tick: a line waits at most 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A grading's lines carry `submission=<id>` (labs.logs): grep a worker's log for one submission.
+    "filters": {"submission": {"()": "labs.logs.SubmissionFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(submission)s%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["submission"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LAYERLAB_LOG_LEVEL", "INFO")},
 }
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import CourseRun, Membership
-from labs import pipeline
+from labs import logs, pipeline
 from labs.assets import asset_read
 from labs.events import LogBatcher, event_emit, gradebook_changed
 from labs.grading.catalogue import korean
@@ -272,16 +272,17 @@ def submission_grade(*, submission_id: int) -> None:
     task retries) and end `error` only after the last attempt, never blamed on the student.
     Whatever happens, the engine is left clean and the submission in a state something moves
     on: finished, held, or queued with a retry on its way (and the sweep behind that)."""
-    submission = _claim(submission_id)
-    if submission is None:
-        return
-    try:
-        _grade(submission)
-    except pipeline.ExerciseFault as fault:
-        _hold(submission, fault)
-    except Exception as exc:
-        log.exception("grading submission %s failed on our side", submission.pk)
-        _our_fault(submission, exc)
+    with logs.grading(submission_id):
+        submission = _claim(submission_id)
+        if submission is None:
+            return
+        try:
+            _grade(submission)
+        except pipeline.ExerciseFault as fault:
+            _hold(submission, fault)
+        except Exception as exc:
+            log.exception("grading submission %s failed on our side", submission.pk)
+            _our_fault(submission, exc)
 
 
 def _give_up(submission: Submission) -> None:
@@ -663,7 +664,8 @@ def regrade_item_run(*, item_id: int) -> None:
         return
     submission = item.submission
     try:
-        outcome = _run_pipeline(submission, scope_name=f"regrade-{item.pk}", sink=QuietSink())
+        with logs.grading(submission.pk):
+            outcome = _run_pipeline(submission, scope_name=f"regrade-{item.pk}", sink=QuietSink())
     except pipeline.ExerciseFault as fault:
         _regrade_item_end(item, status=RegradeItem.Status.ERROR, message=f"{fault.kind}: {fault.detail}")
         return

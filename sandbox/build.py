@@ -570,6 +570,8 @@ def _build_image(
                 sources=request.sources,
             )
         )
+        if found.code in ENGINE_LOOKALIKES and engine.goes_away(within_seconds=ENGINE_LOOKALIKE_WAIT):
+            raise engine.EngineError(f"the engine went away during the build ({found.code} was its echo)")
         return BuildResult(
             ok=False,
             code=found.code,
@@ -598,6 +600,12 @@ def _build_image(
     return BuildResult(
         ok=True, image_id=str(attrs["Id"]), seconds=seconds, log_truncated=parser.log_truncated
     )
+
+
+ENGINE_LOOKALIKES = frozenset({"run_no_program", "workdir_refused", "user_not_found", "build_error"})
+"""Student failures a stopping engine can also cause (it unmounts a step's root under it): before
+one is the student's, the engine must keep answering for a few seconds."""
+ENGINE_LOOKALIKE_WAIT = 4.0
 
 
 def _step_words(vertex: _Vertex | None) -> str:

@@ -67,6 +67,18 @@ def reachable() -> bool:
         return False
 
 
+def goes_away(within_seconds: float, every: float = 0.25) -> bool:
+    """Whether the engine stops answering within the time: a dockerd that was told to stop
+    still answers for a moment while it tears down the build it was running."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        if not reachable():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+
+
 def _cli_candidates() -> list[str]:
     found = [shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"]
     seen: list[str] = []
