@@ -39,11 +39,9 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from api.models import Token  # noqa: E402
 from api.services import token_create  # noqa: E402
-from courses.models import Course, Session  # noqa: E402
+from bench.world import EXERCISES, bench_course  # noqa: E402
 from labs.models import Exercise, Submission  # noqa: E402
 
-RUBRIC = {"criteria": [{"id": "opt.exec_form", "weight": 1}, {"id": "sec.final_user", "weight": 1}]}
-EXERCISES = 4  # rotated, so the per-exercise rate limit never refuses the benchmark
 TIMEOUT_S = 240
 CHROMIUM = "/usr/bin/chromium"
 
@@ -73,20 +71,7 @@ def dockerfile() -> str:
 
 class World:
     def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:6]
-        self.course = Course.objects.create(slug=f"bench-{tag}", title="bench")
-        session = Session.objects.create(course=self.course, slug="s", title="s")
-        self.exercises = [
-            Exercise.objects.create(
-                course=self.course,
-                session=session,
-                slug=f"tiny-{i}",
-                title="tiny",
-                rubric=RUBRIC,
-                allowed_base_images=["debian:bookworm-slim"],
-            )
-            for i in range(EXERCISES)
-        ]
+        tag, self.course, self.exercises = bench_course()
         self.password = uuid.uuid4().hex
         self.student = get_user_model().objects.create_user(f"bench-student-{tag}", password=self.password)
         self.token, self.raw_token = token_create(user=self.student, name="bench", scope="submit")

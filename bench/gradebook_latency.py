@@ -15,7 +15,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,13 +32,12 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from courses.models import Course, CourseRun, Membership, Session  # noqa: E402
-from labs.models import Assignment, AssignmentExercise, Exercise, Submission  # noqa: E402
+from bench.world import EXERCISES, bench_course  # noqa: E402
+from courses.models import CourseRun, Membership  # noqa: E402
+from labs.models import Assignment, AssignmentExercise, Submission  # noqa: E402
 from labs.services import submission_create  # noqa: E402
 
 DOCKERFILE = 'FROM debian:bookworm-slim\nUSER 1000\nCMD ["true"]\n'
-RUBRIC = {"criteria": [{"id": "opt.exec_form", "weight": 1}, {"id": "sec.final_user", "weight": 1}]}
-EXERCISES = 4  # rotated, so the per-exercise rate limit never refuses the benchmark
 
 
 def cookie_for(user: Any) -> str:
@@ -53,15 +51,7 @@ def cookie_for(user: Any) -> str:
 
 class World:
     def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:6]
-        self.course = Course.objects.create(slug=f"bench-{tag}", title="bench")
-        session = Session.objects.create(course=self.course, slug="s", title="s")
-        self.exercises = [
-            Exercise.objects.create(
-                course=self.course, session=session, slug=f"tiny-{i}", title="tiny", rubric=RUBRIC
-            )
-            for i in range(EXERCISES)
-        ]
+        tag, self.course, self.exercises = bench_course()
         self.run = CourseRun.objects.create(course=self.course, slug=f"bench-{tag}", title="bench")
         User = get_user_model()
         self.staff = User.objects.create_user(f"bench-staff-{tag}")
