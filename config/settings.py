@@ -209,6 +209,13 @@ LAYERLAB_MAX_GRADE_ATTEMPTS = env_int("LAYERLAB_MAX_GRADE_ATTEMPTS", 3)
 LAYERLAB_HEARTBEAT_SECONDS = env_int("LAYERLAB_HEARTBEAT_SECONDS", 10)
 LAYERLAB_HEARTBEAT_STALE_SECONDS = env_int("LAYERLAB_HEARTBEAT_STALE_SECONDS", 180)
 LAYERLAB_QUEUE_RESEND_SECONDS = env_int("LAYERLAB_QUEUE_RESEND_SECONDS", 1800)
+# This worker's build host (its own queue is sandbox.<name>); each host reports what its engine
+# can build this often, and a host silent for the stale time gets no work passed to it.
+LAYERLAB_BUILD_HOST = os.environ.get("LAYERLAB_BUILD_HOST", "local")
+LAYERLAB_HOST_REPORT_SECONDS = env_int("LAYERLAB_HOST_REPORT_SECONDS", 30)
+LAYERLAB_HOST_STALE_SECONDS = env_int("LAYERLAB_HOST_STALE_SECONDS", 120)
+# A submission no live host can build (a base seeded nowhere) is offered again this often.
+LAYERLAB_NO_HOST_RETRY_SECONDS = env_int("LAYERLAB_NO_HOST_RETRY_SECONDS", 60)
 LAYERLAB_SWEEP_SECONDS = env_int("LAYERLAB_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-submissions": {

@@ -148,6 +148,9 @@ class Submission(models.Model):
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of the worker grading it."
     )
+    build_host = models.CharField(
+        max_length=64, blank=True, help_text="The build host whose worker last took it (LAYERLAB_BUILD_HOST)."
+    )
     last_event_seq = models.PositiveIntegerField(default=0)
     image_id = models.CharField(max_length=80, blank=True)
     image_size = models.BigIntegerField(null=True, blank=True)
@@ -395,3 +398,26 @@ class RegradeItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id}: {self.old_score} -> {self.new_score}"
+
+
+class BuildHost(models.Model):
+    """A build host as its worker last reported it: its engine and which allowlisted base images
+    that engine has. Written only by the host's own worker (the web app never touches a Docker
+    socket); read to route work a host cannot do and by the health endpoint."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    queue = models.CharField(max_length=80, help_text="The host's own queue (sandbox.<name>).")
+    engine_ok = models.BooleanField(default=False)
+    engine_version = models.CharField(max_length=40, blank=True)
+    engine_error = models.TextField(blank=True)
+    bases = models.JSONField(default=list, blank=True, help_text="Allowlisted base images the engine has.")
+    missing = models.JSONField(default=list, blank=True, help_text="Catalogue base images it lacks.")
+    package_network = models.BooleanField(default=False, help_text="Can grade `network: packages` exercises.")
+    concurrency = models.PositiveSmallIntegerField(default=1)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

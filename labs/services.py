@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import CourseRun, Membership
-from labs import logs, pipeline
+from labs import hosts, logs, pipeline
 from labs.assets import asset_read
 from labs.events import LogBatcher, event_emit, gradebook_changed
 from labs.grading.catalogue import korean
@@ -188,6 +188,15 @@ class Busy(Exception):
     """Another worker shows signs of life on this submission; try again once it may have died."""
 
 
+class WrongHost(Exception):
+    """This build host lacks what the exercise needs; `queue` is a host's that has it (None: no
+    live host has it yet, offer it again later). Never an attempt, never the student's."""
+
+    def __init__(self, lack: str, queue: str | None) -> None:
+        super().__init__(lack)
+        self.queue = queue
+
+
 class OwnerBusy(Busy):
     """The student has another build running; this one waits for it."""
 
@@ -216,7 +225,8 @@ def _claim(submission_id: int) -> Submission | None:
             _give_up(submission)
             return None
         submission.started_at = submission.heartbeat_at = timezone.now()
-        submission.save(update_fields=["started_at", "heartbeat_at"])
+        submission.build_host = settings.LAYERLAB_BUILD_HOST
+        submission.save(update_fields=["started_at", "heartbeat_at", "build_host"])
         _set_status(
             submission,
             Status.BUILDING,
@@ -225,6 +235,39 @@ def _claim(submission_id: int) -> Submission | None:
             attempt=submission.attempts,
         )
     return submission
+
+
+NO_HOST_MESSAGE = (
+    "Waiting for a build host that can build this exercise; the staff have been told. "
+    "This does not count against you."
+)
+
+
+def _check_host(submission_id: int) -> None:
+    """Raises WrongHost when this host cannot build the submission's exercise, before the
+    submission is taken: no attempt is used and nothing is blamed on the student."""
+    submission = Submission.objects.select_related("exercise").get(pk=submission_id)
+    if submission.is_finished or submission.status == Status.HELD:
+        return
+    if submission.status in (Status.BUILDING, Status.ANALYSING) and _alive(submission):
+        return  # another host's worker has it: _claim says Busy
+    lack = hosts.build_host_lacks(submission.exercise)
+    if not lack:
+        return
+    other = hosts.build_host_for(submission.exercise)
+    log.warning(
+        "build host %s cannot grade exercise %s (%s); %s",
+        settings.LAYERLAB_BUILD_HOST,
+        submission.exercise.slug,
+        lack,
+        f"passing it to {other.name}" if other else "no live host can: offering it again later",
+    )
+    last = submission.events.filter(kind=SubmissionEvent.Kind.STATUS).last()
+    if other is None and (last is None or last.payload.get("code") != "no_host"):
+        _set_status(
+            submission, Status.QUEUED, message=NO_HOST_MESSAGE, code="no_host", message_code="no_host"
+        )
+    raise WrongHost(lack, other.queue if other else None)
 
 
 def _alive(submission: Submission) -> bool:
@@ -273,6 +316,7 @@ def submission_grade(*, submission_id: int) -> None:
     Whatever happens, the engine is left clean and the submission in a state something moves
     on: finished, held, or queued with a retry on its way (and the sweep behind that)."""
     with logs.grading(submission_id):
+        _check_host(submission_id)
         submission = _claim(submission_id)
         if submission is None:
             return

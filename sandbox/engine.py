@@ -213,6 +213,36 @@ def image_history(ref: str) -> list[dict[str, Any]]:
     return history
 
 
+def images_copy_from(source: str, refs: Sequence[str], timeout: float = 1800) -> None:
+    """Copies local images from another engine (`source`, a DOCKER_HOST address such as
+    unix:///var/run/docker.sock or ssh://host) into this one: `docker save` there piped into
+    `docker load` here, so both hosts build on byte-identical bases (the same image and layer ids).
+    Nothing is pulled from a registry."""
+    cli = _cli_candidates()[0] if _cli_candidates() else "docker"
+    saver = subprocess.Popen(
+        [cli, "--host", source, "save", *refs], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        loaded = subprocess.run(
+            [cli, "load", "--quiet"], stdin=saver.stdout, capture_output=True, timeout=timeout, check=False
+        )
+    finally:
+        if saver.stdout is not None:
+            saver.stdout.close()
+        try:
+            saver.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            saver.kill()
+            saver.wait()
+    said = (saver.stderr.read().decode(errors="replace") if saver.stderr else "").strip()
+    if saver.stderr is not None:
+        saver.stderr.close()
+    if saver.returncode != 0:
+        raise EngineError(f"saving {', '.join(refs)} from {source} failed: {said[-500:]}")
+    if loaded.returncode != 0:
+        raise EngineError(f"loading into this engine failed: {loaded.stderr.decode(errors='replace')[-500:]}")
+
+
 def image_exists(ref: str) -> bool:
     return image_attrs(ref) is not None
 

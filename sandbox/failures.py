@@ -574,6 +574,9 @@ TABLE: tuple[Row, ...] = (
             "pull access denied",
             "failed to do request",
             "rpc error: code = Unavailable",
+            # The engine could not wire the step to its network (its bridge is gone).
+            "failed to set networking spec",
+            "failed to create endpoint",
         )
     ),
     Row(

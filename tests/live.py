@@ -90,9 +90,23 @@ def start_web(env: dict[str, str]) -> tuple[Process, str]:
     raise RuntimeError(f"daphne did not answer within 30 s:\n{proc.log()}")
 
 
-def start_worker(env: dict[str, str]) -> Process:
+SECOND_ENGINE = "unix:///run/layerlab-engines/b/docker.sock"
+"""The second build host's engine on this machine (bin/test starts it: LAYERLAB_ENGINE=b bin/host-setup)."""
+
+
+def start_worker(env: dict[str, str], *, host: str = "local", engine: str = "") -> Process:
+    """A worker for build host `host`: the shared queue, the host's own and the default one.
+    `engine` is its DOCKER_HOST (empty: the default engine)."""
+    host_env = {"LAYERLAB_BUILD_HOST": host, "LAYERLAB_HOST_REPORT_SECONDS": "2"}
+    if engine:
+        # A second engine has its own cgroup parent and no bridge: no package proxy there.
+        host_env |= {
+            "DOCKER_HOST": engine,
+            "LAYERLAB_CGROUP": f"layerlab-{host}",
+            "LAYERLAB_PACKAGE_PROXY": "",
+        }
     proc = start(
-        "celery",
+        "celery" if host == "local" else f"celery-{host}",
         [
             sys.executable,
             "-m",
@@ -101,19 +115,19 @@ def start_worker(env: dict[str, str]) -> Process:
             "config",
             "worker",
             "-Q",
-            "sandbox,default",
+            f"sandbox,sandbox.{host},default",
             "-c",
             "1",
             "--prefetch-multiplier",
             "1",
             "-n",
-            f"test-{os.getpid()}@%h",
+            f"test-{os.getpid()}-{host}@%h",
             "--without-gossip",
             "--without-mingle",
             "--loglevel",
             "INFO",
         ],
-        env,
+        {**env, **host_env},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -24,8 +24,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def dockerd_pid() -> int | None:
-    found = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
-    return int(found[0]) if found else None
+    """The default engine's (a second engine, tests/labs/test_build_hosts.py, has its own pidfile)."""
+    try:
+        pid = int(Path("/var/run/docker.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        return pid if Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd" else None
+    except OSError:
+        return None
 
 
 @pytest.fixture

@@ -291,6 +291,18 @@ ENGINE_TROUBLE = [
         "transport due to: connection error",
         None,
     ),
+    # seen here: a second engine started with "bridge": "none" deleted the first one's docker0
+    (
+        "executor failed running [/bin/sh -c echo hi]: failed to create endpoint r3xsk on network "
+        "bridge: adding interface veth9919576 to bridge docker0 failed: could not find bridge "
+        "docker0: route ip+net: no such network interface",
+        FailedStep(
+            "RUN echo hi",
+            "executor failed running [/bin/sh -c echo hi]: failed to create endpoint r3xsk on network "
+            "bridge: adding interface veth9919576 to bridge docker0 failed: could not find bridge docker0",
+            2,
+        ),
+    ),
 ]
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, seed
-from sandbox.engine import EngineError
+from sandbox.catalogue import CATALOGUE, CatalogueError, SeedResult, missing, seed
+from sandbox.engine import EngineError, images_copy_from
 from sandbox.layers.analyse import analyse_image
 from sandbox.layers.summary import LayerError
 from sandbox.policy import normalize_image
@@ -32,6 +32,16 @@ class Command(BaseCommand):
             default=[],
             help="seed only this image (repeatable); its parent must exist or be listed too",
         )
+        parser.add_argument(
+            "--from-engine",
+            metavar="DOCKER_HOST",
+            default="",
+            help=(
+                "copy the images this engine lacks from another engine that has them (e.g. "
+                "unix:///var/run/docker.sock, ssh://build-1) instead of building them, so every "
+                "build host grades on identical bases"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted: list[str] = options["only"]
@@ -49,6 +59,11 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
+            if options["from_engine"]:
+                lacking = missing(images)
+                if lacking:
+                    progress(f"copying {', '.join(lacking)} from {options['from_engine']}")
+                    images_copy_from(options["from_engine"], lacking)
             results = seed(images, progress=progress, proxy=settings.LAYERLAB_PACKAGE_PROXY)
             # Every submission's image sits on one of these: reading their layers now means a
             # student's first grading reads only the student's own layers.
