@@ -263,5 +263,10 @@ if env_bool("LAYERLAB_HTTPS"):
     SECURE_HSTS_PRELOAD = env_bool("LAYERLAB_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Who may read /metrics (addresses or networks; behind a proxy, the proxy's address is what counts).
+LAYERLAB_METRICS_ALLOW = [
+    a for a in os.environ.get("LAYERLAB_METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()
+]
+
 # daphne serves the static files itself unless a front proxy does (set LAYERLAB_SERVE_STATIC=0).
 LAYERLAB_SERVE_STATIC = env_bool("LAYERLAB_SERVE_STATIC", True)

@@ -5,8 +5,11 @@ from django.urls import include, path
 from api.views import api
 from courses.forms import AccountPasswordResetForm
 from courses.views import language_set
+from labs import views_ops
 
 urlpatterns = [
+    path("healthz", views_ops.healthz, name="healthz"),
+    path("metrics", views_ops.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

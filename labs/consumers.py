@@ -3,6 +3,7 @@ forwards pushes in order without duplicates; a gap in the pushes is filled from 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from courses.selectors import run_get_for_staff
+from labs import metrics
 from labs.events import gradebook_group, group_name
 from labs.exports import gradebook_row_data
 from labs.models import Assignment, Submission
@@ -76,6 +78,7 @@ class SubmissionConsumer(AsyncJsonWebsocketConsumer):
     async def submission_event(self, content: dict[str, Any]) -> None:
         message = content["event"]
         if message["seq"] > self.last_seq + 1:
+            await asyncio.to_thread(metrics.count, "events_gaps_filled")
             await self._catch_up()
         await self._send(message)
 

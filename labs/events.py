@@ -14,6 +14,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from labs import metrics
 from labs.models import Submission, SubmissionEvent
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ def _push(message: dict[str, Any], submission_id: int) -> None:
         async_to_sync(layer.group_send)(
             group_name(submission_id), {"type": "submission.event", "event": message}
         )
+        metrics.count("events_pushed")
     except Exception:
+        metrics.count("events_push_failed")
         # The stored event is the truth; a client catches up by seq.
         log.warning(
             "push of event %s for submission %s failed", message.get("seq"), submission_id, exc_info=True

@@ -112,8 +112,8 @@ def build_host_for(exercise: Exercise) -> BuildHost | None:
     return able[0] if able else None
 
 
-def build_hosts_live() -> list[BuildHost]:
-    """Every reported host, each with `live` set: seen within the stale time."""
+def build_hosts_reported() -> list[BuildHost]:
+    """Every host that ever reported, each with `live` set: seen within the stale time."""
     fresh = timezone.now() - timedelta(seconds=settings.LAYERLAB_HOST_STALE_SECONDS)
     hosts = list(BuildHost.objects.all())
     for host in hosts:
