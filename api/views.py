@@ -25,6 +25,7 @@ from api.models import Token
 from api.services import token_authenticate, token_create, token_revoke
 from courses.selectors import profile_language_for, run_get_for_staff
 from courses.templatetags.layerlab import localized
+from labs.errors import RETRY_AFTER_SECONDS, database_unavailable
 from labs.exports import gradebook_data
 from labs.models import Exercise, Submission
 from labs.selectors import (
@@ -129,6 +130,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def _our_fault(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if database_unavailable(exc):
+        log.warning("API request %s %s: the database is unavailable: %s", request.method, request.path, exc)
+        message = _("Layerlab is briefly unavailable. Please try again shortly.")
+        response = _error(request, 503, "unavailable", message)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     log.exception("API request %s %s failed on our side", request.method, request.path)
     return _error(request, 500, "our_fault", _("Something went wrong on our side. Please try again."))
 

@@ -141,17 +141,22 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Layerlab <noreply@loc
 LAYERLAB_SIGNUP_CONFIRM_SECONDS = env_int("LAYERLAB_SIGNUP_CONFIRM_SECONDS", 3 * 24 * 3600)
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The start of every key Layerlab keeps in Redis (channel layer, rate limits, metrics).
+LAYERLAB_REDIS_PREFIX = os.environ.get("LAYERLAB_CHANNEL_PREFIX", "layerlab")
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # A read timeout longer than channels_redis's 5 s BZPOPMIN: redis-py 8 reads with a
+            # 5 s timeout by default, so an idle socket's empty answer raced it and the consumer
+            # died with "Timeout reading from" (the page saw close code 1011).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
             # Pushes are hints (the stored events are the truth), but a roomy channel means a
             # live page rarely has to fall back to the store.
             "capacity": 1000,
             "expiry": 60,
-            "prefix": os.environ.get("LAYERLAB_CHANNEL_PREFIX", "layerlab"),
+            "prefix": LAYERLAB_REDIS_PREFIX,
         },
     }
 }

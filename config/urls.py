@@ -35,3 +35,5 @@ urlpatterns = [
     path("", include("courses.urls_runs")),
     path("", include("courses.urls")),
 ]
+
+handler500 = "labs.errors.server_error"

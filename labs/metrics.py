@@ -45,7 +45,7 @@ def _redis() -> redis.Redis:
 
 
 def _key(name: str) -> str:
-    return f"{settings.CHANNEL_LAYERS['default']['CONFIG'].get('prefix', 'layerlab')}:metrics:{name}"
+    return f"{settings.LAYERLAB_REDIS_PREFIX}:metrics:{name}"
 
 
 def count(name: str, by: int = 1) -> None:

@@ -400,13 +400,29 @@ def _requeue(submission: Submission, *, message: str, code: str) -> None:
     transaction.on_commit(lambda: _enqueue(submission.pk))
 
 
-def submission_sweep() -> dict[str, int]:
+BROKER_MARK = "layerlab:broker-mark"
+
+
+def broker_restarted() -> bool:
+    """Whether the broker lost what it held since the last sweep (Redis restarted without
+    persistence, or was flushed): the mark this leaves there is gone. Every queued task may
+    have gone with it, so the sweep sends them all again at once instead of after
+    LAYERLAB_QUEUE_RESEND_SECONDS. True on the first sweep too (a duplicate task is a no-op)."""
+    try:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5)
+        return bool(client.set(BROKER_MARK, timezone.now().isoformat(), nx=True))
+    except redis.RedisError:
+        return False  # the broker is away: nothing can be sent now anyway
+
+
+def submission_sweep(*, resend_all: bool = False) -> dict[str, int]:
     """Moves on every submission nothing else will: one whose worker stopped giving signs of
     life (requeued, or ended as ours once it has used its attempts), and one queued so long
-    ago that its task may have been lost with the broker (sent again; a duplicate is a no-op)."""
+    ago (or at all, with `resend_all`: the broker restarted) that its task may have been lost
+    with the broker (sent again; a duplicate is a no-op)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.LAYERLAB_HEARTBEAT_STALE_SECONDS)
-    resend = now - timedelta(seconds=settings.LAYERLAB_QUEUE_RESEND_SECONDS)
+    resend = now if resend_all else now - timedelta(seconds=settings.LAYERLAB_QUEUE_RESEND_SECONDS)
     moved = {"requeued": 0, "ended": 0, "resent": 0}
     stuck = Submission.objects.filter(status__in=[Status.BUILDING, Status.ANALYSING]).filter(
         models.Q(heartbeat_at__lt=stale) | models.Q(heartbeat_at__isnull=True, started_at__lt=stale)
@@ -741,12 +757,13 @@ def regrade_item_run(*, item_id: int) -> None:
 _REGRADE_STALE = timedelta(seconds=settings.LAYERLAB_TASK_TIME_LIMIT + 120)
 
 
-def regrade_sweep() -> int:
+def regrade_sweep(*, resend_all: bool = False) -> int:
     """Sends again every waiting item of a running regrade whose task may be lost (sent long
-    ago and not started, or started by a worker that has been gone longer than any grading
-    takes). A duplicate is a no-op; an item taken too often ends as an error. Returns how many."""
+    ago, or at all with `resend_all`, and not started, or started by a worker that has been gone
+    longer than any grading takes). A duplicate is a no-op; an item taken too often ends as an
+    error. Returns how many."""
     now = timezone.now()
-    resend = now - timedelta(seconds=settings.LAYERLAB_QUEUE_RESEND_SECONDS)
+    resend = now if resend_all else now - timedelta(seconds=settings.LAYERLAB_QUEUE_RESEND_SECONDS)
     lost = RegradeItem.objects.filter(
         status=RegradeItem.Status.PENDING, regrade__status=Regrade.Status.RUNNING, enqueued_at__lt=resend
     ).filter(models.Q(started_at__isnull=True) | models.Q(started_at__lt=now - _REGRADE_STALE))
@@ -982,7 +999,7 @@ def rate_take(*, key: str, limit: int) -> int:
     shares it). Returns 0 when it may go on, else the seconds until the next minute starts.
     Redis unreachable: it goes on (what it guards is bounded anyway)."""
     window = int(time.time() // 60)
-    name = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:rate:{key}:{window}"
+    name = f"{settings.LAYERLAB_REDIS_PREFIX}:rate:{key}:{window}"
     try:
         pipe = _redis().pipeline()
         pipe.incr(name)

@@ -45,8 +45,9 @@ def regrade_item_task(self, item_id: int) -> None:  # type: ignore[no-untyped-de
 
 @shared_task(ignore_result=True)
 def submission_sweep_task() -> None:
-    services.submission_sweep()
-    services.regrade_sweep()
+    resend_all = services.broker_restarted()
+    services.submission_sweep(resend_all=resend_all)
+    services.regrade_sweep(resend_all=resend_all)
 
 
 @worker_ready.connect

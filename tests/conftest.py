@@ -33,6 +33,13 @@ class Stack:
     base_url: str
     web: live.Process
     worker: live.Process
+    env: dict[str, str]
+
+    def restart_worker(self) -> live.Process:
+        """A fresh worker for host `local` in place of one a test killed or stopped."""
+        self.worker.stop()
+        self.worker = live.start_worker(self.env)
+        return self.worker
 
     @property
     def ws_base(self) -> str:
@@ -48,13 +55,14 @@ def stack(clean_redis: None, django_db_setup: None, django_db_blocker: Any) -> I
     try:
         worker = live.start_worker(env)
         started.append(worker)
-        started.append(live.start_beat(env))
+        beat = live.start_beat(env)
     except Exception:
         for proc in started:
             proc.stop()
         raise
-    yield Stack(base, web, worker)
-    for proc in reversed(started):
+    stack = Stack(base, web, worker, env)
+    yield stack
+    for proc in (beat, stack.worker, web):
         proc.stop()
 
 

@@ -131,3 +131,23 @@ def test_a_build_scope_cleans_up_without_raising_when_the_engine_is_gone(monkeyp
     finally:
         monkeypatch.undo()
         engine.client.cache_clear()
+
+
+def test_after_the_broker_lost_its_data_the_sweep_sends_every_queued_submission_again(
+    settings, django_capture_on_commit_callbacks, monkeypatch, clean_redis
+) -> None:
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete(services.BROKER_MARK)
+    just_now = SubmissionFactory(status=Status.QUEUED, enqueued_at=timezone.now())
+    sent: list[int] = []
+    monkeypatch.setattr(services, "_enqueue", sent.append)
+    settings.CHANNEL_LAYERS = {}
+
+    assert services.broker_restarted() is True
+    assert services.broker_restarted() is False  # the mark is back: nothing was lost since
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.submission_sweep(resend_all=False)["resent"] == 0
+        assert services.submission_sweep(resend_all=True)["resent"] == 1
+    assert sent == [just_now.pk]
