@@ -174,7 +174,16 @@ CELERY_TASK_ROUTES = {
     "labs.tasks.grade_submission_task": {"queue": "sandbox"},
     "labs.tasks.regrade_item_task": {"queue": "sandbox"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LAYERLAB_TASK_TIME_LIMIT * 2}
+# Redis hands a task it has not seen acknowledged within this time to another worker (acks_late).
+# Longer than the longest task, so a long build is not delivered again while it runs; one that
+# is anyway (LAYERLAB_VISIBILITY_TIMEOUT set shorter) finds its submission alive and waits (Busy).
+LAYERLAB_VISIBILITY_TIMEOUT = env_int("LAYERLAB_VISIBILITY_TIMEOUT", LAYERLAB_TASK_TIME_LIMIT * 2)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": LAYERLAB_VISIBILITY_TIMEOUT,
+    # Kombu looks for overdue tasks about every 10 × 10 s; a short timeout is looked at sooner.
+    "unacked_restore_interval": max(1, min(10, LAYERLAB_VISIBILITY_TIMEOUT // 3)),
+    "unacked_restore_throttle": 1 if LAYERLAB_VISIBILITY_TIMEOUT <= 60 else 10,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = LAYERLAB_TASK_TIME_LIMIT + 60
 CELERY_TASK_SOFT_TIME_LIMIT = LAYERLAB_TASK_TIME_LIMIT

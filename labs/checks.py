@@ -36,6 +36,24 @@ def _debian_runc_patched() -> bool:
 
 
 @register("layerlab")
+def broker_visibility_check(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """A task the broker hands out again while it still runs is not graded twice (the second
+    delivery finds the submission alive and waits), but it is work and log noise for nothing."""
+    hard_limit = settings.CELERY_TASK_TIME_LIMIT
+    if hard_limit < settings.LAYERLAB_VISIBILITY_TIMEOUT:
+        return []
+    return [
+        Warning(
+            f"The broker's visibility timeout ({settings.LAYERLAB_VISIBILITY_TIMEOUT} s) is not longer "
+            f"than a grading may run ({hard_limit} s): long builds will be delivered again while "
+            "they run.",
+            hint="Leave LAYERLAB_VISIBILITY_TIMEOUT unset (twice LAYERLAB_TASK_TIME_LIMIT) or raise it.",
+            id="layerlab.W006",
+        )
+    ]
+
+
+@register("layerlab")
 def engine_versions_check(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     try:
         versions = engine.engine_versions()

@@ -151,3 +151,12 @@ def test_after_the_broker_lost_its_data_the_sweep_sends_every_queued_submission_
         assert services.submission_sweep(resend_all=False)["resent"] == 0
         assert services.submission_sweep(resend_all=True)["resent"] == 1
     assert sent == [just_now.pk]
+
+
+def test_a_task_for_a_submission_deleted_since_it_was_sent_does_nothing(caplog) -> None:
+    submission = SubmissionFactory()
+    pk = submission.pk
+    submission.delete()
+    with caplog.at_level("INFO", logger="labs.services"):
+        services.submission_grade(submission_id=pk)
+    assert f"submission {pk} no longer exists" in caplog.text
