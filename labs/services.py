@@ -317,7 +317,7 @@ def submission_grade(*, submission_id: int) -> None:
     on: finished, held, or queued with a retry on its way (and the sweep behind that)."""
     with logs.grading(submission_id):
         if not Submission.objects.filter(pk=submission_id).exists():
-            log.info("submission %s no longer exists (its course was deleted): nothing to grade", submission_id)
+            log.info("submission %s no longer exists: nothing to grade", submission_id)
             return
         _check_host(submission_id)
         submission = _claim(submission_id)
