@@ -180,7 +180,7 @@ CELERY_TASK_ROUTES = {
 LAYERLAB_VISIBILITY_TIMEOUT = env_int("LAYERLAB_VISIBILITY_TIMEOUT", LAYERLAB_TASK_TIME_LIMIT * 2)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": LAYERLAB_VISIBILITY_TIMEOUT,
-    # Kombu looks for overdue tasks about every 10 × 10 s; a short timeout is looked at sooner.
+    # Kombu looks for overdue tasks about every 100 s (10 s, every 10th time); a short timeout sooner.
     "unacked_restore_interval": max(1, min(10, LAYERLAB_VISIBILITY_TIMEOUT // 3)),
     "unacked_restore_throttle": 1 if LAYERLAB_VISIBILITY_TIMEOUT <= 60 else 10,
 }
@@ -205,6 +205,9 @@ LAYERLAB_CONTEXT_CAP_BYTES = env_int("LAYERLAB_CONTEXT_CAP_BYTES", 50 * 1024 * 1
 LAYERLAB_IMAGE_CAP_BYTES = env_int("LAYERLAB_IMAGE_CAP_BYTES", 2 * 1024 * 1024 * 1024)
 # What all of one build's RUN steps may write while it runs (checked every second).
 LAYERLAB_BUILD_DISK_CAP_BYTES = env_int("LAYERLAB_BUILD_DISK_CAP_BYTES", 2 * LAYERLAB_IMAGE_CAP_BYTES)
+# A build that fails with less than this free on the engine's disk failed because the host's disk
+# is full: ours, retried, never the student's; the health endpoint flags a host below it.
+LAYERLAB_ENGINE_MIN_FREE_BYTES = env_int("LAYERLAB_ENGINE_MIN_FREE_BYTES", 1024 * 1024 * 1024)
 # The engine's caps (bin/host-setup puts dockerd under this cgroup with them); each build gets
 # an equal share of its own, so a fork bomb or a memory hog cannot starve the builds beside it.
 LAYERLAB_CGROUP = os.environ.get("LAYERLAB_CGROUP", "layerlab")

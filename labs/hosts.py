@@ -38,10 +38,12 @@ def build_host_report() -> BuildHost:
     bases: list[str] = []
     missing: list[str] = []
     version = error = ""
+    space = None
     ok = engine.reachable()
     if ok:
         try:
             version = engine.engine_versions().get("engine", "")
+            space = engine.disk_space()
             for ref in _catalogue_refs():
                 (bases if engine.image_exists(ref) else missing).append(ref)
         except Exception as exc:  # the engine went away between the ping and the questions
@@ -58,6 +60,8 @@ def build_host_report() -> BuildHost:
             "bases": bases,
             "missing": missing,
             "package_network": bool(settings.LAYERLAB_PACKAGE_PROXY),
+            "disk_free_bytes": space.free_bytes if space else None,
+            "disk_total_bytes": space.total_bytes if space else None,
             "concurrency": settings.LAYERLAB_BUILD_CONCURRENCY,
             "seen_at": timezone.now(),
         },

@@ -118,11 +118,17 @@ class LayerlabCollector(Collector):
         lacking = GaugeMetricFamily(
             "layerlab_build_host_missing_bases", "Catalogue base images the host lacks.", labels=["host"]
         )
+        disk = GaugeMetricFamily(
+            "layerlab_build_host_disk_free_bytes", "Free bytes on the host engine's disk.", labels=["host"]
+        )
         for host in reported:
             up.add_metric([host.name], 1.0 if host.live and host.engine_ok else 0.0)  # type: ignore[attr-defined]
             lacking.add_metric([host.name], len(host.missing))
+            if host.disk_free_bytes is not None:
+                disk.add_metric([host.name], host.disk_free_bytes)
         yield up
         yield lacking
+        yield disk
 
         active = GaugeMetricFamily("layerlab_submissions_active", "Submissions by state.", labels=["status"])
         counts = dict(
@@ -201,10 +207,14 @@ def health() -> dict[str, Any]:
     host_checks = {}
     if checks["database"]["ok"]:
         for host in hosts.build_hosts_reported():
+            error = host.engine_error
+            if host.disk_low:
+                error = f"the engine's disk is nearly full: {host.disk_free_bytes / 1e6:.0f} MB free"
             host_checks[host.name] = {
-                "ok": bool(host.live and host.engine_ok),  # type: ignore[attr-defined]
+                "ok": bool(host.live and host.engine_ok and not host.disk_low),  # type: ignore[attr-defined]
                 "engine": host.engine_version,
-                "error": host.engine_error,
+                "error": error,
+                "disk_free_bytes": host.disk_free_bytes,
                 "seen_at": host.seen_at.isoformat(),
                 "bases": len(host.bases),
                 "missing_bases": host.missing,

@@ -413,6 +413,8 @@ class BuildHost(models.Model):
     bases = models.JSONField(default=list, blank=True, help_text="Allowlisted base images the engine has.")
     missing = models.JSONField(default=list, blank=True, help_text="Catalogue base images it lacks.")
     package_network = models.BooleanField(default=False, help_text="Can grade `network: packages` exercises.")
+    disk_free_bytes = models.BigIntegerField(null=True, blank=True, help_text="Free on the engine's disk.")
+    disk_total_bytes = models.BigIntegerField(null=True, blank=True)
     concurrency = models.PositiveSmallIntegerField(default=1)
     seen_at = models.DateTimeField()
 
@@ -421,3 +423,10 @@ class BuildHost(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def disk_low(self) -> bool:
+        return (
+            self.disk_free_bytes is not None
+            and self.disk_free_bytes < settings.LAYERLAB_ENGINE_MIN_FREE_BYTES
+        )

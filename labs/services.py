@@ -500,6 +500,7 @@ def spec_make(
             context_cap_bytes=settings.LAYERLAB_CONTEXT_CAP_BYTES,
             image_cap_bytes=settings.LAYERLAB_IMAGE_CAP_BYTES,
             disk_cap_bytes=settings.LAYERLAB_BUILD_DISK_CAP_BYTES,
+            engine_min_free_bytes=settings.LAYERLAB_ENGINE_MIN_FREE_BYTES,
             pids_max=settings.LAYERLAB_BUILD_PIDS_MAX // max(1, settings.LAYERLAB_BUILD_CONCURRENCY),
             memory_max_bytes=settings.LAYERLAB_BUILD_MEMORY_MAX
             // max(1, settings.LAYERLAB_BUILD_CONCURRENCY),

@@ -436,14 +436,23 @@ def build_image(
     and memory) and its RUN steps' writes are watched: over the disk cap, it is stopped. What a
     failed or refused build added to the engine's build cache is removed again (see `_forget`)."""
     since = time.time()
-    result = _build_image(request, on_event, on_idle)
+    try:
+        result = _build_image(request, on_event, on_idle)
+    except engine.EngineError:
+        _clean_after_failure(request, since, keep_below=0)  # ours (a full disk): reclaim it all
+        raise
     if not result.ok and result.code != "context_too_large":
-        try:
-            engine.image_remove(request.tag)  # a refused build may have made its image: it goes first
-            _forget(request, since, result)
-        except Exception:  # clean-up never changes the outcome; the engine's GC is behind it
-            log.warning("could not remove what a failed build left in the cache", exc_info=True)
+        keep_below = KEEP_AFTER_STEP_FAILURE if result.code in failures.STEP_CODES else 0
+        _clean_after_failure(request, since, keep_below=keep_below)
     return result
+
+
+def _clean_after_failure(request: BuildRequest, since: float, *, keep_below: int) -> None:
+    try:
+        engine.image_remove(request.tag)  # a refused build may have made its image: it goes first
+        _forget(request, since, keep_below)
+    except Exception:  # clean-up never changes the outcome; the engine's GC is behind it
+        log.warning("could not remove what a failed build left in the cache", exc_info=True)
 
 
 KEEP_AFTER_STEP_FAILURE = 100 * 1024 * 1024
@@ -451,13 +460,12 @@ KEEP_AFTER_STEP_FAILURE = 100 * 1024 * 1024
 the student's corrected next try fast. Anything else a failed or refused build wrote goes."""
 
 
-def _forget(request: BuildRequest, since: float, result: BuildResult) -> int:
+def _forget(request: BuildRequest, since: float, keep_below: int) -> int:
     """Removes the cache records this build created: exec results of its own RUN commands,
-    created after it started and not in use by another build."""
+    created after it started and not in use by another build, from `keep_below` bytes up."""
     commands = {_normalise(c) for c in request.run_commands if c}
     if not commands:
         return 0
-    keep_below = KEEP_AFTER_STEP_FAILURE if result.code in failures.STEP_CODES else 0
     ids = []
     for record in engine.build_cache_records():
         description = str(record.get("Description") or "")
@@ -543,6 +551,11 @@ def _build_image(
     if proc.returncode != 0:
         if not engine.reachable():
             raise engine.EngineError("the engine went away during the build")
+        space = engine.disk_space()
+        if space is not None and space.free_bytes < limits.engine_min_free_bytes:
+            # A step that could not write says so in its own words ("No space left on device",
+            # exit 1) and would read as the student's: the host's disk is ours to keep.
+            raise engine.EngineError(f"the engine's disk is full ({space.words()})")
         failed = parser.failed_vertex()
         killed = failed is not None and "exit code: 137" in failed.error
         # A kill the kernel counted explains the failure whatever the step's exit code: a

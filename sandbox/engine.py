@@ -243,6 +243,27 @@ def images_copy_from(source: str, refs: Sequence[str], timeout: float = 1800) ->
         raise EngineError(f"loading into this engine failed: {loaded.stderr.decode(errors='replace')[-500:]}")
 
 
+@dataclass(frozen=True)
+class DiskSpace:
+    path: str
+    free_bytes: int
+    total_bytes: int
+
+    def words(self) -> str:
+        return f"{self.free_bytes / 1e6:.0f} MB free of {self.total_bytes / 1e6:.0f} MB at {self.path}"
+
+
+def disk_space() -> DiskSpace | None:
+    """Free space on the filesystem of the engine's data root, when it is on this machine (a
+    build host's worker runs beside its engine); None when it cannot be read from here."""
+    try:
+        root = str(client().info().get("DockerRootDir") or "")
+        stat = os.statvfs(root)
+    except (EngineError, docker.errors.DockerException, OSError):
+        return None
+    return DiskSpace(root, stat.f_bavail * stat.f_frsize, stat.f_blocks * stat.f_frsize)
+
+
 def image_exists(ref: str) -> bool:
     return image_attrs(ref) is not None
 

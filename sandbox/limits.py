@@ -23,5 +23,8 @@ class BuildLimits:
     """What the build's RUN steps may write in all, watched while they run."""
     max_files: int = 500_000
     """Files the build's RUN steps may create in all."""
+    engine_min_free_bytes: int = 1 * GiB
+    """Free space the engine's disk must keep: a build that failed with less left failed
+    because the host's disk is full (ours), whatever its step printed."""
     cgroup_parent: str = "layerlab"
     """The engine's cgroup parent (dockerd --cgroup-parent), under which each build gets its own."""
