@@ -20,12 +20,13 @@ import bisect
 import difflib
 import functools
 import importlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 INSTRUCTIONS: tuple[str, ...] = (
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
@@ -44,9 +45,31 @@ _BOM = "\ufeff"
 _NO_INSTRUCTIONS = "file with no instructions"
 _UNTERMINATED = "unterminated heredoc"
 
-_bk = importlib.import_module("dockerfile")
-"""Imported by name: the binding ships no type information, so its shape is declared below."""
-_GoParseError: type[Exception] = _bk.GoParseError
+
+class _GoParseError(Exception):
+    """The binding's parse error, raised as this module's own (its text unchanged)."""
+
+
+_loaded_in: int | None = None
+"""The process that loaded the binding; a process forked from it cannot use it."""
+
+
+@functools.cache
+def _binding() -> Any:
+    """The binding, loaded on first use rather than at import. Loading it starts the Go runtime
+    and its threads; a process forked after that (Celery's prefork pool forks its workers from
+    the main process, which imports this module) inherits the runtime without its threads, and
+    the parser there works for a while, then hangs for good. Imported by name: the binding
+    ships no type information, so its shape is declared below."""
+    global _loaded_in
+    if _loaded_in is not None and _loaded_in != os.getpid():
+        raise RuntimeError(
+            "the Dockerfile parser was loaded before this process was forked and cannot run here; "
+            "parse only in the process that will use the result (see sandbox/dockerfile.py)"
+        )
+    module = importlib.import_module("dockerfile")
+    _loaded_in = os.getpid()
+    return module
 
 
 class _GoHeredoc(Protocol):
@@ -66,7 +89,13 @@ class _GoCommand(Protocol):
 
 
 def _go(text: str) -> tuple[_GoCommand, ...]:
-    commands: tuple[_GoCommand, ...] = _bk.parse_string(text)
+    if _loaded_in is not None and _loaded_in != os.getpid():
+        _binding.cache_clear()  # inherited from the parent: refuse loudly rather than hang
+    binding = _binding()
+    try:
+        commands: tuple[_GoCommand, ...] = binding.parse_string(text)
+    except binding.GoParseError as exc:
+        raise _GoParseError(str(exc)) from None
     return commands
 
 

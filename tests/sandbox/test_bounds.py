@@ -494,6 +494,28 @@ def test_every_pool_process_of_the_live_worker_has_the_address_space_limit(stack
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
+def test_the_live_workers_main_process_never_loads_the_go_parser_its_pool_uses(
+    stack: Any, student: Any, exercise: Any
+) -> None:
+    """The pool processes are forked from the main one: a Go runtime loaded there before the fork
+    would leave them a parser that hangs after a while (it did, mid-suite)."""
+    from labs.models import Submission
+    from labs.services import submission_create
+    from tests.conftest import wait_finished
+
+    submission = submission_create(owner=student, exercise=exercise, dockerfile=f"FROM {BASE}\nUSER 1000\n")
+    assert wait_finished(submission.pk).status == Submission.Status.DONE
+
+    def loaded(pid: int) -> bool:
+        return "/dockerfile." in Path(f"/proc/{pid}/maps").read_text()
+
+    assert not loaded(stack.worker.popen.pid)
+    assert [loaded(pid) for pid in pool_processes(stack)] == [True]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", ["before FROM", "in a stage"])
 def test_a_doubling_chain_fails_through_the_worker_at_its_line_and_the_worker_lives_on(
     stack: Any, student: Any, exercise: Any, where: str

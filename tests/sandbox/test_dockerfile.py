@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from sandbox.dockerfile import DockerfileSyntaxError, frontend_directive, parse
@@ -291,3 +296,52 @@ def test_error_in_the_middle_of_a_long_file_with_heredocs_is_located() -> None:
     err = syntax_error(text)
 
     assert err.line == 1 + 4 * 300 + 1
+
+
+# The Go parser and fork ---------------------------------------------------------------------
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_worker_imports_everything_it_runs_without_loading_the_go_parser() -> None:
+    # Celery's main process imports the tasks, then forks its pool: the parser must be loaded in
+    # the pool processes only (a forked Go runtime hangs sooner or later).
+    done = _python(
+        "import sys, django; django.setup()\n"
+        "from config.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "import labs.tasks, labs.hosts, labs.services, labs.pipeline\n"
+        "print('dockerfile' in sys.modules)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_a_process_forked_after_the_parser_was_loaded_refuses_to_parse_instead_of_hanging() -> None:
+    done = _python(
+        "import os\n"
+        "from sandbox.dockerfile import parse\n"
+        "parse('FROM scratch\\n')\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    try:\n"
+        "        parse('FROM scratch\\n')\n"
+        "    except RuntimeError as exc:\n"
+        "        print(exc, flush=True)\n"
+        "        os._exit(3)\n"
+        "    os._exit(0)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+        "print(len(parse('FROM scratch\\nUSER 1\\n').instructions))\n"
+    )
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.splitlines()
+    assert said[0].startswith("the Dockerfile parser was loaded before this process was forked")
+    assert said[1:] == ["3", "2"]
