@@ -26,7 +26,9 @@ if not SECRET_KEY:
         raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
     SECRET_KEY = "layerlab-insecure-development-key-change-me-in-production-0123456789"  # noqa: S105
 ALLOWED_HOSTS = [
-    h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+    h.strip()
+    for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -178,7 +180,13 @@ CELERY_TASK_ROUTES = {
 # Longer than the longest task, so a long build is not delivered again while it runs; one that
 # is anyway (LAYERLAB_VISIBILITY_TIMEOUT set shorter) finds its submission alive and waits (Busy).
 LAYERLAB_VISIBILITY_TIMEOUT = env_int("LAYERLAB_VISIBILITY_TIMEOUT", LAYERLAB_TASK_TIME_LIMIT * 2)
+# Put before every broker key (queues, unacked tasks, the broker mark): several sites, or a test
+# run and a worker left over from an earlier one, can share one Redis database without taking
+# each other's tasks. Changing it strands what is queued under the old keys until the sweep
+# sends it again.
+LAYERLAB_BROKER_PREFIX = os.environ.get("LAYERLAB_BROKER_PREFIX", "")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": LAYERLAB_BROKER_PREFIX,
     "visibility_timeout": LAYERLAB_VISIBILITY_TIMEOUT,
     # Kombu looks for overdue tasks about every 100 s (10 s, every 10th time); a short timeout sooner.
     "unacked_restore_interval": max(1, min(10, LAYERLAB_VISIBILITY_TIMEOUT // 3)),
@@ -282,7 +290,7 @@ if env_bool("LAYERLAB_HTTPS"):
 
 # Who may read /metrics (addresses or networks; behind a proxy, the proxy's address is what counts).
 LAYERLAB_METRICS_ALLOW = [
-    a for a in os.environ.get("LAYERLAB_METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()
+    a.strip() for a in os.environ.get("LAYERLAB_METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()
 ]
 
 # daphne serves the static files itself unless a front proxy does (set LAYERLAB_SERVE_STATIC=0).

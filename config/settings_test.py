@@ -4,7 +4,10 @@ running dev worker never picks up a test's job (and vice versa)."""
 import os
 
 os.environ.setdefault("REDIS_URL", os.environ.get("LAYERLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
-os.environ.setdefault("LAYERLAB_CHANNEL_PREFIX", "layerlab-test")
+# Keys of this test run only (the children it starts inherit them): a worker or web process
+# left running by an earlier run on the same Redis database cannot take this run's tasks.
+os.environ.setdefault("LAYERLAB_CHANNEL_PREFIX", f"layerlab-test-{os.getpid()}")
+os.environ.setdefault("LAYERLAB_BROKER_PREFIX", f"test-{os.getpid()}:")
 
 from config.settings import *  # noqa: F403
 

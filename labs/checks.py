@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import subprocess
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 
 from sandbox import cgroups, engine
 
@@ -33,6 +34,27 @@ def _debian_runc_patched() -> bool:
     except OSError:
         return False
     return "deb12u" in out
+
+
+@register("layerlab")
+def metrics_allow_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Every LAYERLAB_METRICS_ALLOW entry must be an address or a network: /metrics compares the
+    client's address with them, and a host name there would fail every scrape."""
+    wrong = []
+    for entry in settings.LAYERLAB_METRICS_ALLOW:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            wrong.append(entry)
+    if not wrong:
+        return []
+    return [
+        Error(
+            f"LAYERLAB_METRICS_ALLOW has entries that are not addresses or networks: {', '.join(wrong)}",
+            hint="Give addresses or networks, e.g. 127.0.0.1,10.0.0.0/8 (no host names).",
+            id="layerlab.E001",
+        )
+    ]
 
 
 @register("layerlab")

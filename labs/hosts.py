@@ -62,6 +62,7 @@ def build_host_report() -> BuildHost:
             "package_network": bool(settings.LAYERLAB_PACKAGE_PROXY),
             "disk_free_bytes": space.free_bytes if space else None,
             "disk_total_bytes": space.total_bytes if space else None,
+            "disk_min_free_bytes": settings.LAYERLAB_ENGINE_MIN_FREE_BYTES,
             "concurrency": settings.LAYERLAB_BUILD_CONCURRENCY,
             "seen_at": timezone.now(),
         },

@@ -62,7 +62,7 @@ def queue_depths(queues: list[str]) -> dict[str, int]:
     for queue in queues:
         with client.pipeline() as pipe:
             for suffix in PRIORITY_SUFFIXES:
-                pipe.llen(queue + suffix)
+                pipe.llen(settings.LAYERLAB_BROKER_PREFIX + queue + suffix)
             depths[queue] = sum(pipe.execute())
     return depths
 

@@ -415,6 +415,9 @@ class BuildHost(models.Model):
     package_network = models.BooleanField(default=False, help_text="Can grade `network: packages` exercises.")
     disk_free_bytes = models.BigIntegerField(null=True, blank=True, help_text="Free on the engine's disk.")
     disk_total_bytes = models.BigIntegerField(null=True, blank=True)
+    disk_min_free_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="The host's LAYERLAB_ENGINE_MIN_FREE_BYTES."
+    )
     concurrency = models.PositiveSmallIntegerField(default=1)
     seen_at = models.DateTimeField()
 
@@ -428,5 +431,6 @@ class BuildHost(models.Model):
     def disk_low(self) -> bool:
         return (
             self.disk_free_bytes is not None
-            and self.disk_free_bytes < settings.LAYERLAB_ENGINE_MIN_FREE_BYTES
+            and self.disk_min_free_bytes is not None
+            and self.disk_free_bytes < self.disk_min_free_bytes
         )

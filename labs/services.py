@@ -168,7 +168,12 @@ REGRADE_TASK = "labs.tasks.regrade_item_task"
 
 def _enqueue(submission_id: int) -> None:
     # By name, so services need not import the tasks that call them (the routes put it on "sandbox").
-    current_app.send_task(GRADE_TASK, args=[submission_id])
+    try:
+        current_app.send_task(GRADE_TASK, args=[submission_id])
+    except Exception:
+        # The broker is away: the submission is stored and queued, and the sweep sends it again
+        # (at once when the broker restarted empty, else after LAYERLAB_QUEUE_RESEND_SECONDS).
+        log.exception("could not send submission %s to the broker", submission_id)
 
 
 def _set_status(submission: Submission, status: str, *, message: str = "", **extra: Any) -> None:
@@ -403,7 +408,8 @@ def _requeue(submission: Submission, *, message: str, code: str) -> None:
     transaction.on_commit(lambda: _enqueue(submission.pk))
 
 
-BROKER_MARK = "layerlab:broker-mark"
+def _broker_mark() -> str:
+    return f"{settings.LAYERLAB_BROKER_PREFIX}layerlab:broker-mark"
 
 
 def broker_restarted() -> bool:
@@ -413,7 +419,7 @@ def broker_restarted() -> bool:
     LAYERLAB_QUEUE_RESEND_SECONDS. True on the first sweep too (a duplicate task is a no-op)."""
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5)
-        return bool(client.set(BROKER_MARK, timezone.now().isoformat(), nx=True))
+        return bool(client.set(_broker_mark(), timezone.now().isoformat(), nx=True))
     except redis.RedisError:
         return False  # the broker is away: nothing can be sent now anyway
 

@@ -139,7 +139,7 @@ def test_after_the_broker_lost_its_data_the_sweep_sends_every_queued_submission_
     import redis
 
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete(services.BROKER_MARK)
+    broker.delete(services._broker_mark())
     just_now = SubmissionFactory(status=Status.QUEUED, enqueued_at=timezone.now())
     sent: list[int] = []
     monkeypatch.setattr(services, "_enqueue", sent.append)

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 import redis
+from celery import current_app
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from labs import hosts, metrics
+from labs import hosts, metrics, services
 from labs.events import event_emit
 from labs.models import BuildHost, Submission
 from tests.factories import SubmissionFactory
@@ -62,6 +63,23 @@ def test_health_is_503_when_no_build_host_has_reported_lately(client, clean_redi
     assert body["ok"] is False
     assert body["checks"]["build_hosts"]["ok"] is False
     assert body["checks"]["build_hosts"]["hosts"]["gone"]["ok"] is False
+
+
+def test_a_host_is_low_on_disk_by_its_own_threshold_not_the_webs(client, clean_redis, settings) -> None:
+    settings.LAYERLAB_ENGINE_MIN_FREE_BYTES = 1024**3  # the web server's own setting plays no part
+    roomy = host("roomy")
+    roomy.disk_free_bytes, roomy.disk_min_free_bytes = 652 * 10**6, 64 * 1024**2
+    roomy.save()
+    tight = host("tight")
+    tight.disk_free_bytes, tight.disk_min_free_bytes = 40 * 10**6, 64 * 1024**2
+    tight.save()
+
+    response = client.get("/healthz")
+
+    hosts_seen = response.json()["checks"]["build_hosts"]["hosts"]
+    assert hosts_seen["roomy"]["ok"] is True
+    assert hosts_seen["tight"]["ok"] is False
+    assert hosts_seen["tight"]["error"] == "the engine's disk is nearly full: 40 MB free"
 
 
 def test_health_is_503_when_redis_does_not_answer(client, settings) -> None:
@@ -121,14 +139,14 @@ def test_metrics_count_outcomes_by_failure_code_and_time_the_gradings(client, cl
 def test_metrics_read_each_queues_depth_from_the_broker(client, clean_redis) -> None:
     host("b")
     broker = redis.Redis.from_url(settings.REDIS_URL)
-    broker.lpush("sandbox", "m1", "m2")
-    broker.lpush("sandbox.b", "m3")
+    # Sent as the web app sends them (no worker of host b runs now): the keys are the broker's own.
+    for _ in range(3):
+        current_app.send_task(services.GRADE_TASK, args=[0], queue="sandbox.b")
     try:
         samples = scrape(client)
     finally:
-        broker.delete("sandbox", "sandbox.b")
-    assert samples['layerlab_queue_depth{queue="sandbox"}'] == 2
-    assert samples['layerlab_queue_depth{queue="sandbox.b"}'] == 1
+        broker.delete(settings.LAYERLAB_BROKER_PREFIX + "sandbox.b")
+    assert samples['layerlab_queue_depth{queue="sandbox.b"}'] == 3
     assert samples['layerlab_queue_depth{queue="default"}'] == 0
     assert samples['layerlab_build_host_up{host="b"}'] == 1
 
@@ -140,6 +158,17 @@ def test_each_pushed_event_is_counted(client, clean_redis, django_capture_on_com
         event_emit(submission_id=submission.pk, kind="log", payload={"lines": []})
         event_emit(submission_id=submission.pk, kind="log", payload={"lines": []})
     assert scrape(client)["layerlab_events_pushed_total"] == before + 2
+
+
+def test_the_system_check_refuses_a_metrics_allow_entry_that_is_not_an_address(settings, capsys) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.LAYERLAB_METRICS_ALLOW = ["127.0.0.1", "prometheus.internal", "10.0.0.0/8"]
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check", "--tag", "layerlab")
+    assert "layerlab.E001" in str(raised.value)
+    assert "not addresses or networks: prometheus.internal" in str(raised.value)
 
 
 def test_metrics_are_not_served_to_an_address_outside_the_allow_list(client) -> None:

@@ -127,7 +127,10 @@ STATUS_KO: dict[str, str] = {
         "저희 쪽 문제로 이 제출을 채점하지 못했습니다. 자동으로 다시 시도하니 다시 제출하지 않아도 됩니다."
     ),
     "released": "실습이 수정되어 지금 채점합니다.",
-    "no_host": "이 실습을 빌드할 수 있는 빌드 호스트를 기다리는 중입니다. 운영진에게 알렸으며, 시도 횟수에 포함되지 않습니다.",
+    "no_host": (
+        "이 실습을 빌드할 수 있는 빌드 호스트를 기다리는 중입니다. "
+        "운영진에게 알렸으며, 시도 횟수에 포함되지 않습니다."
+    ),
 }
 """The server's fixed status messages (by `message_code`) in Korean, as its pages show them;
 any other message comes with its own `message_ko`."""
