@@ -50,7 +50,7 @@ def client() -> docker.DockerClient:
     try:
         c = docker.from_env(timeout=120)
         c.ping()
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, OSError) as exc:  # requests' connection errors are OSErrors
         raise EngineError(f"Docker engine unreachable: {exc}") from exc
     return c
 
