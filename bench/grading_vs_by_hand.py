@@ -591,27 +591,21 @@ def main() -> None:
     try:
         warm_layer_cache(cases)
         if not args.profile_only:
-            for r in range(max(args.rounds, args.warm_rounds)):
-                for i, case in enumerate(cases):
-                    hand_first = (r + i) % 2 == 0
-
-                    def pair(kind: str, case: Case = case, hand_first: bool = hand_first) -> None:
-                        for who in ("hand", "grading") if hand_first else ("grading", "hand"):
-                            if kind == "cold":
-                                prune_cache()
-                            if who == "hand":
-                                run = by_hand(case, dive)
-                            else:
-                                run = graded(case, owner, via_worker=args.via_worker)[0]
-                            results[(case.slug, kind, who)].append(run)
-                            print(
-                                f"  {case.slug:18s} {kind} {who:8s} {run.seconds:7.2f} s  cached {run.cached}"
-                            )
-
-                    if r < args.rounds:
-                        pair("cold")
-                    if r < args.warm_rounds:
-                        pair("warm")
+            # One exercise at a time (another's cold run prunes this one's cache); which of the
+            # two goes first alternates from pair to pair.
+            for i, case in enumerate(cases):
+                kinds = ["cold"] * args.rounds + ["warm"] * args.warm_rounds
+                for n, kind in enumerate(kinds):
+                    order = ("hand", "grading") if (i + n) % 2 == 0 else ("grading", "hand")
+                    for who in order:
+                        if kind == "cold":
+                            prune_cache()
+                        if who == "hand":
+                            run = by_hand(case, dive)
+                        else:
+                            run = graded(case, owner, via_worker=args.via_worker)[0]
+                        results[(case.slug, kind, who)].append(run)
+                        print(f"  {case.slug:18s} {kind} {who:8s} {run.seconds:7.2f} s  cached {run.cached}")
         if args.profile or args.profile_only:
             for case in cases:
                 if args.profile_only:
