@@ -150,10 +150,20 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # A read timeout longer than channels_redis's 5 s BZPOPMIN: redis-py 8 reads with a
-            # 5 s timeout by default, so an idle socket's empty answer raced it and the consumer
-            # died with "Timeout reading from" (the page saw close code 1011).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+            # No read timeout: channels_redis's BZPOPMIN answers within its own 5 s. redis-py 8
+            # reads with a 5 s timeout by default, which raced it (the consumer died with "Timeout
+            # reading from", the page saw close code 1011); with any read timeout, a websocket's
+            # receive cancelled as the socket closes could have its cancellation turned into a
+            # TimeoutError, retried, and go on polling Redis for good (seen in 1 of 40 cancels).
+            # Keepalive notices a peer that vanished without closing the connection.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": None,
+                    "socket_connect_timeout": 5,
+                    "socket_keepalive": True,
+                }
+            ],
             # Pushes are hints (the stored events are the truth), but a roomy channel means a
             # live page rarely has to fall back to the store.
             "capacity": 1000,

@@ -357,3 +357,27 @@ def test_a_member_removed_from_the_staff_gets_no_more_rows(book: dict[str, Any])
         assert (closed["type"], closed["code"]) == ("websocket.close", 4403)
 
     run(scenario)
+
+
+# The channel layer ----------------------------------------------------------------------------
+
+
+def test_a_receive_cancelled_as_its_socket_closes_ends_every_time() -> None:
+    """Each websocket's consumer waits in the channel layer's receive; closing the socket cancels
+    it. With a Redis read timeout set, the cancellation was sometimes turned into a timeout and
+    retried, and the receive went on polling Redis for good (about 1 in 40)."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        for n in range(40):
+            name = await layer.new_channel()
+            waiting = asyncio.ensure_future(layer.receive(name))
+            await asyncio.sleep((0, 0.001, 0.005, 0.02)[n % 4])
+            waiting.cancel()
+            done, _ = await asyncio.wait([waiting], timeout=WAIT)
+            assert done, f"cancel {n} did not end the receive"
+
+    run(scenario)
