@@ -51,10 +51,11 @@ from labs.models import Submission  # noqa: E402
 from labs.services import submission_create  # noqa: E402
 
 FINAL = ("done", "failed", "error")
-# A build with a few steps and a trickle of log lines, so there is something to deliver.
+# A build with a few steps and a trickle of log lines, so there is something to deliver; its
+# first step waits long enough for every watcher to have connected before the lines come.
 DOCKERFILE = (
     "FROM debian:bookworm-slim\n"
-    "RUN for i in $(seq 20); do echo line $i; sleep 0.25; done\n"
+    "RUN sleep 15 && for i in $(seq 20); do echo line $i; sleep 0.25; done\n"
     "RUN echo {nonce}\n"
     "USER 1000\n"
     'CMD ["true"]\n'

@@ -155,13 +155,17 @@ CHANNEL_LAYERS = {
             # reading from", the page saw close code 1011); with any read timeout, a websocket's
             # receive cancelled as the socket closes could have its cancellation turned into a
             # TimeoutError, retried, and go on polling Redis for good (seen in 1 of 40 cancels).
-            # Keepalive notices a peer that vanished without closing the connection.
+            # Keepalive notices a peer that vanished without closing the connection. redis-py 8
+            # refuses a command past 100 connections in a pool ("Too many connections"), which a
+            # class opening 200 pages at once reached (each socket joins its group): the
+            # handshake failed with HTTP 500.
             "hosts": [
                 {
                     "address": REDIS_URL,
                     "socket_timeout": None,
                     "socket_connect_timeout": 5,
                     "socket_keepalive": True,
+                    "max_connections": env_int("LAYERLAB_CHANNEL_MAX_CONNECTIONS", 2000),
                 }
             ],
             # Pushes are hints (the stored events are the truth), but a roomy channel means a

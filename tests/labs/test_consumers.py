@@ -381,3 +381,19 @@ def test_a_receive_cancelled_as_its_socket_closes_ends_every_time() -> None:
             assert done, f"cancel {n} did not end the receive"
 
     run(scenario)
+
+
+def test_two_hundred_pages_joining_their_groups_at_once_are_all_let_in() -> None:
+    """A class opening its pages together: each socket joins its group at the same moment. The
+    Redis pool's default cap (100 connections in redis-py 8) failed the handshakes past it."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        names = [await layer.new_channel() for _ in range(200)]
+        await asyncio.gather(*(layer.group_add(f"crowd-{n % 40}", name) for n, name in enumerate(names)))
+        await asyncio.gather(*(layer.group_discard(f"crowd-{n % 40}", name) for n, name in enumerate(names)))
+
+    run(scenario)
