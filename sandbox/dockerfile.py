@@ -62,11 +62,6 @@ def _binding() -> Any:
     the parser there works for a while, then hangs for good. Imported by name: the binding
     ships no type information, so its shape is declared below."""
     global _loaded_in
-    if _loaded_in is not None and _loaded_in != os.getpid():
-        raise RuntimeError(
-            "the Dockerfile parser was loaded before this process was forked and cannot run here; "
-            "parse only in the process that will use the result (see sandbox/dockerfile.py)"
-        )
     module = importlib.import_module("dockerfile")
     _loaded_in = os.getpid()
     return module
@@ -89,8 +84,11 @@ class _GoCommand(Protocol):
 
 
 def _go(text: str) -> tuple[_GoCommand, ...]:
-    if _loaded_in is not None and _loaded_in != os.getpid():
-        _binding.cache_clear()  # inherited from the parent: refuse loudly rather than hang
+    if _loaded_in is not None and _loaded_in != os.getpid():  # inherited: refuse rather than hang
+        raise RuntimeError(
+            "the Dockerfile parser was loaded before this process was forked and cannot run here; "
+            "parse only in the process that will use the result (see sandbox/dockerfile.py)"
+        )
     binding = _binding()
     try:
         commands: tuple[_GoCommand, ...] = binding.parse_string(text)
